@@ -1,0 +1,124 @@
+"""Organisation: departments (a tree), roles with data scopes, users, API tokens."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, Permission, UserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.accounts.choices import Gender, UserStatus
+from guanxi.core.scopes import OWN, SCOPE_CHOICES
+
+
+class Department(models.Model):
+    """A node of the organisation tree; ``path`` ("/1/4/") makes subtree queries one LIKE."""
+
+    name = models.CharField(_("部门名称"), max_length=64)
+    parent = models.ForeignKey(
+        "self",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("上级部门"),
+    )
+    manager = models.ForeignKey(
+        "accounts.User",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="managed_departments",
+        verbose_name=_("部门负责人"),
+    )
+    path = models.CharField(max_length=255, db_index=True, editable=False, default="")
+    sort = models.PositiveIntegerField(_("排序"), default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("部门")
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.Model):
+    """A named bundle of permissions and the data scope that goes with them."""
+
+    code = models.SlugField(_("角色编码"), max_length=32, unique=True)
+    name = models.CharField(_("角色名称"), max_length=64)
+    description = models.CharField(_("说明"), max_length=255, blank=True)
+    permissions = models.ManyToManyField(Permission, blank=True, verbose_name=_("权限"))
+    read_scope = models.CharField(_("查看范围"), max_length=20, choices=SCOPE_CHOICES, default=OWN)
+    write_scope = models.CharField(_("编辑范围"), max_length=20, choices=SCOPE_CHOICES, default=OWN)
+    is_system = models.BooleanField(_("系统内置"), default=False)
+
+    class Meta:
+        verbose_name = _("角色")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GuanxiUserManager(UserManager):
+    pass
+
+
+class User(AbstractUser):
+    """A person who signs in. ``name`` is the display name (姓名); status gates sign-in."""
+
+    name = models.CharField(_("姓名"), max_length=64, blank=True)
+    employee_no = models.CharField(_("工号"), max_length=32, blank=True)
+    department = models.ForeignKey(
+        Department,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+        verbose_name=_("部门"),
+    )
+    title = models.CharField(_("职务"), max_length=64, blank=True)
+    mobile = models.CharField(_("手机号"), max_length=20, blank=True)
+    gender = models.CharField(_("性别"), max_length=8, choices=Gender.choices, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=UserStatus.choices, default=UserStatus.ACTIVE
+    )
+    locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
+    lock_reason = models.CharField(_("锁定原因"), max_length=255, blank=True)
+    roles = models.ManyToManyField(Role, blank=True, related_name="users", verbose_name=_("角色"))
+
+    objects = GuanxiUserManager()
+
+    class Meta:
+        verbose_name = _("用户")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name or self.username
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.username
+
+    def is_locked_now(self) -> bool:
+        if self.status != UserStatus.LOCKED:
+            return False
+        return self.locked_until is None or self.locked_until > timezone.now()
+
+
+class ApiToken(models.Model):
+    """A bearer token; only its SHA-256 is stored, so a database leak reveals no token."""
+
+    user = models.ForeignKey(User, models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)
+    name = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API 令牌")

@@ -1,0 +1,103 @@
+"""Default roles (DESIGN.md): created when missing, never overwritten once an admin edits them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Permission
+
+from guanxi.core.scopes import ALL, DEPARTMENT_TREE, OWN
+
+CUSTOMER_ALL = [
+    "customers.view_customer",
+    "customers.add_customer",
+    "customers.change_customer",
+    "customers.delete_customer",
+    "customers.approve_customer",
+    "customers.view_sensitive_customer",
+    "customers.export_customer",
+]
+DICTIONARY_ALL = [
+    "core.view_dictionarytype",
+    "core.add_dictionaryitem",
+    "core.change_dictionaryitem",
+    "core.delete_dictionaryitem",
+    "core.view_dictionaryitem",
+]
+
+# code: (name, description, permissions, read scope, write scope)
+DEFAULT_ROLES: dict[str, tuple[str, str, list[str] | str, str, str]] = {
+    "admin": ("系统管理员", "用户、角色、系统设置、备份与审计", "__all__", ALL, ALL),
+    "data_admin": (
+        "数据管理员",
+        "数据字典、导入、去重合并、质量检查、审核",
+        CUSTOMER_ALL + DICTIONARY_ALL,
+        ALL,
+        ALL,
+    ),
+    "sales_manager": (
+        "销售经理",
+        "团队客户与审批、报表",
+        CUSTOMER_ALL,
+        DEPARTMENT_TREE,
+        DEPARTMENT_TREE,
+    ),
+    "sales_rep": (
+        "销售代表",
+        "本人客户、跟进、商机与订单",
+        ["customers.view_customer", "customers.add_customer", "customers.change_customer"],
+        OWN,
+        OWN,
+    ),
+    "service_rep": (
+        "客服代表",
+        "工单与满意度；可查看全部客户，不可修改客户基础信息",
+        ["customers.view_customer"],
+        ALL,
+        OWN,
+    ),
+    "marketing": ("市场专员", "客户分群、营销活动", ["customers.view_customer"], ALL, OWN),
+    "finance": ("财务", "订单、回款、发票", ["customers.view_customer"], ALL, OWN),
+    "analyst": (
+        "数据分析",
+        "报表与导出",
+        ["customers.view_customer", "customers.export_customer"],
+        ALL,
+        OWN,
+    ),
+}
+
+
+def _permissions(spec: list[str] | str) -> list[Permission]:
+    if spec == "__all__":
+        return list(
+            Permission.objects.filter(
+                content_type__app_label__in=["accounts", "core", "customers", "audit"]
+            )
+        )
+    perms = []
+    for dotted in spec:
+        app_label, codename = dotted.split(".")
+        perms.extend(
+            Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+        )
+    return perms
+
+
+def ensure_default_roles(**_: Any) -> None:
+    """Create the default roles that do not exist yet (idempotent)."""
+    from guanxi.accounts.models import Role
+
+    for code, (name, description, perms, read_scope, write_scope) in DEFAULT_ROLES.items():
+        role, created = Role.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "description": description,
+                "read_scope": read_scope,
+                "write_scope": write_scope,
+                "is_system": True,
+            },
+        )
+        if created:
+            role.permissions.set(_permissions(perms))

@@ -1,0 +1,23 @@
+"""The API v1 mount point: each app contributes its urlpatterns; OpenAPI and docs here."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+
+from guanxi.core.api_errors import error_body
+
+
+def api_not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Unknown API paths answer in the API's error format, never an HTML page."""
+    return JsonResponse(error_body("ERR-005"), status=404)
+
+
+urlpatterns = [
+    path("", include("guanxi.accounts.api")),
+    path("", include("guanxi.customers.api")),
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
+    re_path(r"^(?P<rest>.*)$", api_not_found),
+]

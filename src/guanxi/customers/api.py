@@ -1,0 +1,396 @@
+"""Customers API (API.md): thin views over the same services and selectors as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from guanxi.audit.services import RequestMeta
+from guanxi.core.api_errors import error_body
+from guanxi.core.api_schema import COMMON_ERRORS, ERROR_SCHEMA
+from guanxi.core.errors import StaleVersion
+from guanxi.core.masking import mask
+from guanxi.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, BadCursor
+from guanxi.customers import selectors, services
+from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
+from guanxi.customers.filters import CustomerFilter
+from guanxi.customers.models import Customer
+
+
+class CustomerSerializer(serializers.Serializer):
+    """The read shape of a customer; personal values masked unless the caller may see them."""
+
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    customer_type = serializers.ChoiceField(choices=CustomerType.choices)
+    contact_name = serializers.CharField()
+    mobile = serializers.CharField()
+    phone = serializers.CharField()
+    email = serializers.CharField()
+    uscc = serializers.CharField()
+    province = serializers.CharField()
+    city = serializers.CharField()
+    district = serializers.CharField()
+    address = serializers.CharField()
+    industry = serializers.CharField()
+    category = serializers.CharField()
+    status = serializers.ChoiceField(choices=CustomerStatus.choices)
+    source = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    owner_id = serializers.IntegerField()
+    department_id = serializers.IntegerField(allow_null=True)
+    review_status = serializers.ChoiceField(choices=ReviewStatus.choices)
+    notes = serializers.CharField()
+    version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def to_representation(self, customer: Customer) -> dict[str, Any]:
+        user = self.context["request"].user
+        data = {
+            f: getattr(customer, f)
+            for f in (
+                "id",
+                "code",
+                "name",
+                "customer_type",
+                "contact_name",
+                "province",
+                "city",
+                "district",
+                "address",
+                "industry",
+                "category",
+                "status",
+                "source",
+                "owner_id",
+                "department_id",
+                "review_status",
+                "notes",
+                "version",
+            )
+        }
+        full = selectors.can_view_sensitive(user, customer)
+        for field in ("mobile", "phone", "email", "uscc"):
+            value = getattr(customer, field) or ""
+            data[field] = value if full else mask(field, value)
+        data["tags"] = sorted(t.name for t in customer.tags.all())
+        data["created_at"] = serializers.DateTimeField().to_representation(customer.created_at)
+        data["updated_at"] = serializers.DateTimeField().to_representation(customer.updated_at)
+        return data
+
+
+class CustomerWriteSerializer(serializers.Serializer):
+    """Shape of create/edit input only; the rules live in customers.validation."""
+
+    name = serializers.CharField(max_length=200, allow_blank=True, trim_whitespace=False)
+    customer_type = serializers.ChoiceField(choices=CustomerType.choices, required=False)
+    contact_name = serializers.CharField(max_length=200, allow_blank=True)
+    mobile = serializers.CharField(max_length=40, allow_blank=True, required=False)
+    phone = serializers.CharField(max_length=40, allow_blank=True, required=False)
+    email = serializers.CharField(max_length=254, allow_blank=True, required=False)
+    uscc = serializers.CharField(max_length=40, allow_blank=True, required=False)
+    id_number = serializers.CharField(max_length=40, allow_blank=True, required=False)
+    province = serializers.CharField(max_length=32, allow_blank=True, required=False)
+    city = serializers.CharField(max_length=32, allow_blank=True, required=False)
+    district = serializers.CharField(max_length=32, allow_blank=True, required=False)
+    address = serializers.CharField(max_length=255, allow_blank=True, required=False)
+    industry = serializers.CharField(max_length=64, allow_blank=True, required=False)
+    category = serializers.CharField(max_length=64, allow_blank=True, required=False)
+    source = serializers.CharField(max_length=64, allow_blank=True, required=False)
+    status = serializers.ChoiceField(choices=CustomerStatus.choices, required=False)
+    notes = serializers.CharField(max_length=5000, allow_blank=True, required=False)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=32), max_length=50, required=False
+    )
+    owner_id = serializers.IntegerField(required=False, min_value=1, max_value=2**62)
+
+
+class CustomerPatchSerializer(CustomerWriteSerializer):
+    version = serializers.IntegerField(min_value=1, max_value=2**31)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if name != "version":
+                field.required = False
+
+
+class StatusChangeSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=CustomerStatus.choices)
+    reason = serializers.CharField(max_length=255, allow_blank=True, required=False)
+    version = serializers.IntegerField(min_value=1, max_value=2**31, required=False)
+
+
+class ListQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
+    cursor = serializers.CharField(max_length=500, required=False)
+    ordering = serializers.ChoiceField(
+        choices=[
+            "id",
+            "-id",
+            "created_at",
+            "-created_at",
+            "updated_at",
+            "-updated_at",
+            "code",
+            "-code",
+            "name",
+            "-name",
+        ],
+        required=False,
+    )
+
+
+DUPLICATE_SCHEMA = inline_serializer(
+    "DuplicateError",
+    fields={
+        "code": serializers.CharField(),
+        "message": serializers.CharField(),
+        "duplicates": serializers.ListField(child=serializers.DictField()),
+        "hidden_count": serializers.IntegerField(),
+        "matched_on": serializers.ListField(child=serializers.CharField()),
+    },
+)
+PAGE_SCHEMA = inline_serializer(
+    "CustomerPage",
+    fields={
+        "items": CustomerSerializer(many=True),
+        "next_cursor": serializers.CharField(allow_null=True),
+    },
+)
+
+
+def _filter_parameters() -> list[OpenApiParameter]:
+    params = []
+    for name, flt in CustomerFilter.base_filters.items():
+        kind = (
+            OpenApiTypes.INT
+            if name.endswith("_id")
+            else (OpenApiTypes.DATE if name.startswith("created_") else OpenApiTypes.STR)
+        )
+        enum = [c[0] for c in flt.extra["choices"]] if "choices" in flt.extra else None
+        params.append(OpenApiParameter(name, kind, description=str(flt.label), enum=enum))
+    return params
+
+
+def _record(request: Request, customer: Customer) -> dict[str, Any]:
+    return CustomerSerializer(customer, context={"request": request}).data
+
+
+def _stale_response(request: Request, exc: StaleVersion) -> Response:
+    current = selectors.customer_get(user=request.user, pk=exc.extra["current"].pk)
+    return Response(
+        error_body(exc.code, exc.message, current=_record(request, current)), status=409
+    )
+
+
+class CustomerListView(APIView):
+    @extend_schema(
+        operation_id="customers_list",
+        parameters=[*_filter_parameters(), ListQuerySerializer],
+        responses={200: PAGE_SCHEMA, 422: ERROR_SCHEMA, **COMMON_ERRORS},
+        tags=["customers"],
+    )
+    def get(self, request: Request) -> Response:
+        query = ListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        filterset = selectors.customer_filter(request.user, request.query_params)
+        if not filterset.is_valid():
+            return Response(
+                error_body(
+                    "ERR-006", errors={k: [str(m) for m in v] for k, v in filterset.errors.items()}
+                ),
+                status=422,
+            )
+        try:
+            page = selectors.customer_list(
+                user=request.user,
+                params=request.query_params,
+                cursor=query.validated_data.get("cursor"),
+                limit=query.validated_data["limit"],
+            )
+        except BadCursor:
+            return Response(
+                error_body("ERR-006", errors={"cursor": ["无效的分页游标"]}), status=422
+            )
+        items = [_record(request, c) for c in page.items]
+        return Response({"items": items, "next_cursor": page.next_cursor})
+
+    @extend_schema(
+        operation_id="customers_create",
+        request=CustomerWriteSerializer,
+        responses={
+            201: CustomerSerializer,
+            409: DUPLICATE_SCHEMA,
+            422: ERROR_SCHEMA,
+            **COMMON_ERRORS,
+        },
+        tags=["customers"],
+    )
+    def post(self, request: Request) -> Response:
+        body = CustomerWriteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        customer = services.customer_create(
+            actor=request.user, data=body.validated_data, meta=RequestMeta.from_request(request)
+        )
+        customer = selectors.customer_get(user=request.user, pk=customer.pk)
+        return Response(_record(request, customer), status=status.HTTP_201_CREATED)
+
+
+class CustomerDetailView(APIView):
+    @extend_schema(
+        operation_id="customers_retrieve",
+        responses={200: CustomerSerializer, 404: ERROR_SCHEMA, **COMMON_ERRORS},
+        tags=["customers"],
+    )
+    def get(self, request: Request, pk: str) -> Response:
+        return Response(_record(request, selectors.customer_get(user=request.user, pk=pk)))
+
+    @extend_schema(
+        operation_id="customers_partial_update",
+        request=CustomerPatchSerializer,
+        responses={
+            200: CustomerSerializer,
+            404: ERROR_SCHEMA,
+            409: ERROR_SCHEMA,
+            422: ERROR_SCHEMA,
+            **COMMON_ERRORS,
+        },
+        tags=["customers"],
+    )
+    def patch(self, request: Request, pk: str) -> Response:
+        customer = selectors.customer_get(user=request.user, pk=pk)
+        body = CustomerPatchSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        version = data.pop("version")
+        try:
+            customer = services.customer_update(
+                actor=request.user,
+                customer=customer,
+                data=data,
+                version=version,
+                meta=RequestMeta.from_request(request),
+            )
+        except StaleVersion as exc:
+            return _stale_response(request, exc)
+        customer = selectors.customer_get(user=request.user, pk=customer.pk)
+        return Response(_record(request, customer))
+
+    @extend_schema(
+        operation_id="customers_destroy",
+        responses={204: None, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA, **COMMON_ERRORS},
+        tags=["customers"],
+    )
+    def delete(self, request: Request, pk: str) -> Response:
+        customer = selectors.customer_get(user=request.user, pk=pk)
+        services.customer_delete(
+            actor=request.user, customer=customer, meta=RequestMeta.from_request(request)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CustomerStatusView(APIView):
+    @extend_schema(
+        operation_id="customers_change_status",
+        request=StatusChangeSerializer,
+        responses={
+            200: CustomerSerializer,
+            404: ERROR_SCHEMA,
+            409: ERROR_SCHEMA,
+            422: ERROR_SCHEMA,
+            **COMMON_ERRORS,
+        },
+        tags=["customers"],
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        customer = selectors.customer_get(user=request.user, pk=pk)
+        body = StatusChangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            customer = services.customer_change_status(
+                actor=request.user,
+                customer=customer,
+                meta=RequestMeta.from_request(request),
+                **body.validated_data,
+            )
+        except StaleVersion as exc:
+            return _stale_response(request, exc)
+        return Response(_record(request, selectors.customer_get(user=request.user, pk=customer.pk)))
+
+
+HISTORY_SCHEMA = inline_serializer(
+    "CustomerHistory",
+    fields={
+        "items": serializers.ListField(
+            child=inline_serializer(
+                "HistoryItem",
+                fields={
+                    "id": serializers.IntegerField(),
+                    "kind": serializers.ChoiceField(
+                        choices=["create", "update", "status", "delete", "other"]
+                    ),
+                    "action": serializers.CharField(),
+                    "at": serializers.DateTimeField(),
+                    "user": serializers.DictField(allow_null=True),
+                    "ip": serializers.CharField(allow_null=True),
+                    "changes": serializers.DictField(),
+                },
+            )
+        )
+    },
+)
+_KINDS = {
+    "customer.create": "create",
+    "customer.update": "update",
+    "customer.change_status": "status",
+    "customer.delete": "delete",
+}
+
+
+class CustomerHistoryView(APIView):
+    @extend_schema(
+        operation_id="customers_history",
+        responses={200: HISTORY_SCHEMA, 404: ERROR_SCHEMA, **COMMON_ERRORS},
+        tags=["customers"],
+    )
+    def get(self, request: Request, pk: str) -> Response:
+        customer = selectors.customer_get(user=request.user, pk=pk)
+        items = []
+        for entry in selectors.customer_change_history(customer=customer):
+            # Personal values were masked when the entry was written.
+            changes = {
+                field: {"before": before, "after": after}
+                for field, (before, after) in entry.changes.items()
+            }
+            items.append(
+                {
+                    "id": entry.pk,
+                    "kind": _KINDS.get(entry.action, "other"),
+                    "action": entry.action,
+                    "at": serializers.DateTimeField().to_representation(entry.occurred_at),
+                    "user": {"id": entry.actor_id, "name": entry.actor.display_name}
+                    if entry.actor
+                    else None,
+                    "ip": entry.ip,
+                    "changes": changes,
+                }
+            )
+        return Response({"items": items})
+
+
+urlpatterns = [
+    path("customers", CustomerListView.as_view(), name="customers"),
+    path("customers/<str:pk>", CustomerDetailView.as_view(), name="customer"),
+    path("customers/<str:pk>/status", CustomerStatusView.as_view(), name="customer-status"),
+    path("customers/<str:pk>/history", CustomerHistoryView.as_view(), name="customer-history"),
+]

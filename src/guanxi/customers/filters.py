@@ -1,0 +1,62 @@
+"""One filter definition for the customer list page, the API list, exports and reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
+from guanxi.customers.models import Customer
+from guanxi.customers.search import apply_customer_search
+
+ORDERING_FIELDS = ("id", "created_at", "updated_at", "code", "name")
+DEFAULT_ORDERING = "-id"
+
+
+def clean_ordering(value: str | None) -> str:
+    """Allow-listed ordering; anything else falls back to the default (never reaches the ORM)."""
+    value = (value or "").strip()
+    return (
+        value
+        if value.lstrip("-") in ORDERING_FIELDS
+        and value.count("-") <= 1
+        and not value.endswith("-")
+        else DEFAULT_ORDERING
+    )
+
+
+class CustomerFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label=_("搜索"), max_length=100)
+    status = django_filters.ChoiceFilter(choices=CustomerStatus.choices, label=_("客户状态"))
+    customer_type = django_filters.ChoiceFilter(choices=CustomerType.choices, label=_("客户类型"))
+    review_status = django_filters.ChoiceFilter(choices=ReviewStatus.choices, label=_("审核状态"))
+    category = django_filters.CharFilter(label=_("客户分类"), max_length=32)
+    industry = django_filters.CharFilter(label=_("所属行业"), max_length=32)
+    source = django_filters.CharFilter(label=_("客户来源"), max_length=32)
+    province = django_filters.CharFilter(label=_("省份"), max_length=32)
+    city = django_filters.CharFilter(label=_("城市"), max_length=32)
+    owner_id = django_filters.NumberFilter(field_name="owner_id", label=_("负责人"))
+    department_id = django_filters.NumberFilter(field_name="department_id", label=_("部门"))
+    tag = django_filters.CharFilter(method="filter_tag", label=_("标签"), max_length=32)
+    created_from = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__gte", label=_("创建日期从")
+    )
+    created_to = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__lte", label=_("创建日期至")
+    )
+
+    class Meta:
+        model = Customer
+        fields: list[str] = []
+
+    def filter_q(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        return apply_customer_search(queryset, value)
+
+    def filter_tag(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        from guanxi.customers.models import CustomerTag
+
+        ids = CustomerTag.objects.filter(tag__name=value.strip()).values("customer_id")
+        return queryset.filter(pk__in=ids)

@@ -1,0 +1,159 @@
+"""Customer master data and the events around a customer's identity."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.core.crypto import EncryptedTextField
+from guanxi.core.models import BusinessModel
+from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
+
+ALIVE = Q(deleted_at__isnull=True)
+
+
+class Tag(models.Model):
+    """A label put on customers (manual for now; rule-based tags come later)."""
+
+    name = models.CharField(_("标签名称"), max_length=32, unique=True)
+    color = models.CharField(_("颜色"), max_length=16, default="#0d6efd")
+    tag_type = models.CharField(_("标签类型"), max_length=32, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("标签")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(BusinessModel):
+    """A customer (enterprise or person): the master record every other module hangs on.
+
+    Personal fields are encrypted with a blind index each; ``name_key`` enforces unique names
+    among live customers; ``search_tokens`` feeds the full-text index (see customers.search).
+    """
+
+    code = models.CharField(_("客户编号"), max_length=24, unique=True, editable=False)
+    name = models.CharField(_("客户名称"), max_length=128)
+    name_key = models.CharField(max_length=128, editable=False)
+    customer_type = models.CharField(
+        _("客户类型"), max_length=16, choices=CustomerType.choices, default=CustomerType.ENTERPRISE
+    )
+    contact_name = models.CharField(_("联系人"), max_length=64)
+    mobile = EncryptedTextField(_("手机号"), blind_index_field="mobile_bidx", purpose="mobile")
+    mobile_bidx = models.CharField(max_length=32, blank=True, default="", editable=False)
+    phone = EncryptedTextField(_("固定电话"), blind_index_field="phone_bidx", purpose="phone")
+    phone_bidx = models.CharField(max_length=32, blank=True, default="", editable=False)
+    email = EncryptedTextField(_("邮箱"), blind_index_field="email_bidx", purpose="email")
+    email_bidx = models.CharField(max_length=32, blank=True, default="", editable=False)
+    uscc = EncryptedTextField(_("统一社会信用代码"), blind_index_field="uscc_bidx", purpose="uscc")
+    uscc_bidx = models.CharField(max_length=32, blank=True, default="", editable=False)
+    id_number = EncryptedTextField(
+        _("身份证号"), blind_index_field="id_number_bidx", purpose="id_number"
+    )
+    id_number_bidx = models.CharField(max_length=32, blank=True, default="", editable=False)
+    province = models.CharField(_("省份"), max_length=32, blank=True)
+    city = models.CharField(_("城市"), max_length=32, blank=True)
+    district = models.CharField(_("区县"), max_length=32, blank=True)
+    address = models.CharField(_("详细地址"), max_length=255, blank=True)
+    industry = models.CharField(_("所属行业"), max_length=32, blank=True)
+    category = models.CharField(_("客户分类"), max_length=32, blank=True)
+    source = models.CharField(_("客户来源"), max_length=32, blank=True)
+    status = models.CharField(
+        _("客户状态"),
+        max_length=20,
+        choices=CustomerStatus.choices,
+        default=CustomerStatus.POTENTIAL,
+    )
+    review_status = models.CharField(
+        _("审核状态"), max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        related_name="owned_customers",
+        verbose_name=_("负责人"),
+    )
+    department = models.ForeignKey(
+        "accounts.Department",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="customers",
+        verbose_name=_("所属部门"),
+    )
+    notes = models.TextField(_("备注"), blank=True)
+    tags = models.ManyToManyField(
+        Tag, through="CustomerTag", blank=True, related_name="customers", verbose_name=_("标签")
+    )
+    last_follow_up_at = models.DateTimeField(_("最近跟进时间"), null=True, blank=True)
+    search_tokens = models.TextField(blank=True, default="", editable=False)
+
+    class Meta:
+        verbose_name = _("客户")
+        verbose_name_plural = _("客户")
+        ordering = ["-id"]
+        permissions = [
+            ("view_sensitive_customer", _("查看客户敏感信息")),
+            ("approve_customer", _("审核客户")),
+            ("export_customer", _("导出客户")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name_key"], condition=ALIVE, name="customer_live_name_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "province", "-id"], name="cust_status_prov_idx"),
+            models.Index(fields=["province", "city", "-id"], name="cust_region_idx"),
+            models.Index(fields=["owner", "-id"], name="cust_owner_idx"),
+            models.Index(fields=["department", "-id"], name="cust_dept_idx"),
+            models.Index(fields=["category", "-id"], name="cust_category_idx"),
+            models.Index(fields=["industry", "-id"], name="cust_industry_idx"),
+            models.Index(fields=["-updated_at", "-id"], name="cust_updated_idx"),
+            models.Index(fields=["-created_at", "-id"], name="cust_created_idx"),
+            models.Index(fields=["mobile_bidx"], name="cust_mobile_bidx"),
+            models.Index(fields=["phone_bidx"], name="cust_phone_bidx"),
+            models.Index(fields=["email_bidx"], name="cust_email_bidx"),
+            models.Index(fields=["uscc_bidx"], name="cust_uscc_bidx"),
+            models.Index(fields=["id_number_bidx"], name="cust_idno_bidx"),
+            models.Index(fields=["deleted_at"], name="cust_deleted_idx"),
+            models.Index(fields=["name", "id"], name="cust_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.code}）" if self.code else self.name
+
+
+class CustomerTag(models.Model):
+    """Explicit through-table so bulk tagging and tag filters use one index."""
+
+    customer = models.ForeignKey(Customer, models.CASCADE)
+    tag = models.ForeignKey(Tag, models.CASCADE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer", "tag"], name="custtag_unique")]
+        indexes = [models.Index(fields=["tag", "customer"], name="custtag_tag_idx")]
+
+
+class StatusChange(models.Model):
+    """One status transition of a customer: history is rows, not text."""
+
+    customer = models.ForeignKey(Customer, models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=20, choices=CustomerStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=CustomerStatus.choices)
+    reason = models.CharField(_("原因"), max_length=255, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("操作人")
+    )
+    changed_at = models.DateTimeField(_("变更时间"), default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("状态变更")
+        ordering = ["-changed_at", "-id"]

@@ -1,0 +1,378 @@
+"""Every write to customers: permission, scope, validation, transaction, version, audit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.accounts.models import User
+from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
+from guanxi.core import search_keys
+from guanxi.core.crypto import blind_index
+from guanxi.core.errors import (
+    DeleteRefused,
+    DuplicateRecord,
+    NotFound,
+    PermissionDenied,
+    StaleVersion,
+)
+from guanxi.core.masking import mask
+from guanxi.core.permissions import require_perm
+from guanxi.core.scopes import ALL, effective_scope
+from guanxi.core.validators import name_key
+from guanxi.customers.choices import CustomerStatus, ReviewStatus
+from guanxi.customers.codes import next_customer_code
+from guanxi.customers.models import Customer, CustomerTag, StatusChange, Tag
+from guanxi.customers.validation import SENSITIVE_FIELDS, clean_customer_input
+
+MSG_DELETE_STATUS = _("只有“未合作”状态的客户可以删除，当前状态为“%(status)s”")
+MSG_OWNER_INVALID = _("负责人不存在或不在您的管理范围内")
+MSG_OUT_OF_SCOPE = _("保存后的记录将超出您的数据范围")
+MSG_DUPLICATE_NAME = _("客户名称“%(name)s”已存在")
+MSG_DUPLICATE_VALUE = _("%(field)s与已有客户重复")
+
+AUDITED_FIELDS = (
+    "name",
+    "customer_type",
+    "contact_name",
+    "mobile",
+    "phone",
+    "email",
+    "uscc",
+    "id_number",
+    "province",
+    "city",
+    "district",
+    "address",
+    "industry",
+    "category",
+    "source",
+    "status",
+    "notes",
+    "owner_id",
+    "department_id",
+    "review_status",
+)
+DUPLICATE_FIELDS = ("mobile", "phone", "email", "uscc")
+
+
+def snapshot(customer: Customer) -> dict[str, Any]:
+    """Field values for diffs; personal values are masked so the log holds no plaintext."""
+    values = {f: getattr(customer, f) for f in AUDITED_FIELDS}
+    for field in SENSITIVE_FIELDS:
+        values[field] = mask(field, values[field] or "")
+    values["tags"] = sorted(t.name for t in customer.tags.all()) if customer.pk else []
+    return values
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    return {k: [before.get(k), after[k]] for k in after if before.get(k) != after[k]}
+
+
+def refresh_search_tokens(customer: Customer) -> None:
+    customer.search_tokens = search_keys.document_tokens(customer.name, customer.contact_name)
+
+
+def find_duplicates(
+    *, actor: Any, values: Mapping[str, str], exclude_id: int | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """Live customers sharing a mobile/phone/email/USCC (blind index) or the name key.
+
+    Returns the matches the actor may see and the count of those they may not.
+    """
+    from django.db.models import Q
+
+    q = Q()
+    checks: list[tuple[str, str, str]] = []
+    for field in DUPLICATE_FIELDS:
+        if values.get(field):
+            digest = blind_index(field, values[field])
+            q |= Q(**{f"{field}_bidx": digest})
+            checks.append((field, f"{field}_bidx", digest))
+    if values.get("name"):
+        key = name_key(values["name"])
+        q |= Q(name_key=key)
+        checks.append(("name", "name_key", key))
+    if not checks:
+        return [], 0
+    found = Customer.objects.alive().filter(q)
+    if exclude_id:
+        found = found.exclude(pk=exclude_id)
+    fields = ["id", "name", "code"] + [c[1] for c in checks]
+    rows = list(found.values(*fields)[:50])
+    visible_ids = set(
+        Customer.objects.alive()
+        .restrict(actor, "view")
+        .filter(pk__in=[r["id"] for r in rows])
+        .values_list("pk", flat=True)
+    )
+    visible, hidden = [], 0
+    for row in rows:
+        matched = [name for name, column, digest in checks if row[column] == digest]
+        if row["id"] in visible_ids:
+            visible.append(
+                {"id": row["id"], "name": row["name"], "code": row["code"], "matched_on": matched}
+            )
+        else:
+            hidden += 1
+    return visible, hidden
+
+
+def _raise_if_duplicates(actor: Any, values: Mapping[str, str], exclude_id: int | None) -> None:
+    visible, hidden = find_duplicates(actor=actor, values=values, exclude_id=exclude_id)
+    if visible or hidden:
+        fields = sorted({m for d in visible for m in d["matched_on"]})
+        raise DuplicateRecord(duplicates=visible, hidden_count=hidden, matched_on=fields)
+
+
+def _resolve_owner(actor: Any, owner_id: Any) -> User:
+    """The actor, or a user the actor may assign customers to (within their write scope)."""
+    if owner_id in (None, "", actor.pk):
+        return actor
+    try:
+        owner = User.objects.select_related("department").get(pk=int(owner_id), is_active=True)
+    except (User.DoesNotExist, TypeError, ValueError):
+        owner = None
+    scope = effective_scope(actor, "change")
+    allowed = owner is not None and (
+        scope == ALL
+        or (
+            scope in ("department", "department_tree")
+            and owner.department_id is not None
+            and _department_visible(actor, owner.department_id, scope)
+        )
+    )
+    if not allowed:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError({"owner_id": [MSG_OWNER_INVALID]})
+    return owner
+
+
+def _department_visible(actor: Any, department_id: int, scope: str) -> bool:
+    from guanxi.core.scopes import department_ids
+
+    return department_id in department_ids(actor, with_descendants=scope == "department_tree")
+
+
+def _set_tags(customer: Customer, names: list[str]) -> None:
+    wanted = {str(n).strip() for n in names if str(n).strip()}
+    existing = {t.name: t for t in Tag.objects.filter(name__in=wanted)}
+    for name in wanted - existing.keys():
+        existing[name] = Tag.objects.create(name=name[:32])
+    CustomerTag.objects.filter(customer=customer).exclude(tag__name__in=wanted).delete()
+    have = set(CustomerTag.objects.filter(customer=customer).values_list("tag__name", flat=True))
+    CustomerTag.objects.bulk_create(
+        [CustomerTag(customer=customer, tag=existing[n]) for n in wanted - have]
+    )
+
+
+def _ensure_in_write_scope(actor: Any, customer: Customer) -> None:
+    if not Customer.objects.restrict(actor, "change").filter(pk=customer.pk).exists():
+        raise PermissionDenied(MSG_OUT_OF_SCOPE)
+
+
+@audited_refusals("customer.create")
+def customer_create(
+    *, actor: Any, data: Mapping[str, Any], meta: RequestMeta | None = None
+) -> Customer:
+    """Create a customer owned by the actor (or an assignable owner); pending unless the
+    actor may approve customers."""
+    require_perm(actor, "customers.add_customer")
+    cleaned = clean_customer_input(data)
+    owner = _resolve_owner(actor, cleaned.pop("owner_id", None))
+    tags = cleaned.pop("tags", None) or []
+    _raise_if_duplicates(actor, cleaned, None)
+    now = timezone.now()
+    customer = Customer(
+        **cleaned,
+        owner=owner,
+        department_id=owner.department_id,
+        created_by=actor,
+        updated_by=actor,
+        created_at=now,
+        updated_at=now,
+        review_status=ReviewStatus.APPROVED
+        if actor.has_perm("customers.approve_customer")
+        else ReviewStatus.PENDING,
+    )
+    customer.name_key = name_key(customer.name)
+    refresh_search_tokens(customer)
+    try:
+        with transaction.atomic():
+            customer.code = next_customer_code(now)
+            customer.save(force_insert=True)
+            _set_tags(customer, tags)
+            StatusChange.objects.create(
+                customer=customer,
+                from_status="",
+                to_status=customer.status,
+                changed_by=actor,
+                changed_at=now,
+                ip=(meta or RequestMeta()).ip,
+            )
+            _ensure_in_write_scope(actor, customer)
+            audit_record(
+                actor=actor,
+                action="customer.create",
+                obj=customer,
+                changes=diff({}, snapshot(customer)),
+                meta=meta,
+            )
+    except IntegrityError as exc:
+        # Lost a race on the live-name constraint against a concurrent create.
+        raise DuplicateRecord(
+            MSG_DUPLICATE_NAME % {"name": customer.name},
+            duplicates=[],
+            hidden_count=1,
+            matched_on=["name"],
+        ) from exc
+    return customer
+
+
+def _locked_for_write(actor: Any, customer: Customer) -> Customer:
+    try:
+        return (
+            Customer.objects.select_for_update()
+            .alive()
+            .restrict(actor, "change")
+            .get(pk=customer.pk)
+        )
+    except Customer.DoesNotExist as exc:
+        raise NotFound() from exc
+
+
+@audited_refusals("customer.update")
+def customer_update(
+    *,
+    actor: Any,
+    customer: Customer,
+    data: Mapping[str, Any],
+    version: int,
+    meta: RequestMeta | None = None,
+) -> Customer:
+    """Edit fields of a customer; ``version`` must be the one the edit was based on."""
+    require_perm(actor, "customers.change_customer")
+    data = {k: v for k, v in data.items() if k not in ("status", "version")}
+    try:
+        with transaction.atomic():
+            current = _locked_for_write(actor, customer)
+            if current.version != version:
+                raise StaleVersion(current=current)
+            before = snapshot(current)
+            cleaned = clean_customer_input(
+                data, current={f: getattr(current, f) for f in AUDITED_FIELDS}
+            )
+            if "owner_id" in cleaned:
+                owner = _resolve_owner(actor, cleaned.pop("owner_id"))
+                current.owner = owner
+                current.department_id = owner.department_id
+            tags = cleaned.pop("tags", None)
+            _raise_if_duplicates(
+                actor,
+                {k: v for k, v in cleaned.items() if k in (*DUPLICATE_FIELDS, "name")},
+                current.pk,
+            )
+            for field, value in cleaned.items():
+                setattr(current, field, value)
+            current.name_key = name_key(current.name)
+            refresh_search_tokens(current)
+            if tags is not None:
+                _set_tags(current, tags)
+            after = snapshot(current)
+            changes = diff(before, after)
+            if changes:
+                current.version += 1
+                current.updated_by = actor
+                current.updated_at = timezone.now()
+                current.save()
+                _ensure_in_write_scope(actor, current)
+                audit_record(
+                    actor=actor, action="customer.update", obj=current, changes=changes, meta=meta
+                )
+    except IntegrityError as exc:
+        raise DuplicateRecord(
+            MSG_DUPLICATE_NAME % {"name": data.get("name", "")},
+            duplicates=[],
+            hidden_count=1,
+            matched_on=["name"],
+        ) from exc
+    return current
+
+
+@audited_refusals("customer.change_status")
+def customer_change_status(
+    *,
+    actor: Any,
+    customer: Customer,
+    status: str,
+    reason: str = "",
+    version: int | None = None,
+    meta: RequestMeta | None = None,
+) -> Customer:
+    """Move a customer to another status, recording the transition as an event row."""
+    require_perm(actor, "customers.change_customer")
+    if status not in CustomerStatus.values:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError({"status": [_("无效的客户状态")]})
+    with transaction.atomic():
+        current = _locked_for_write(actor, customer)
+        if version is not None and current.version != version:
+            raise StaleVersion(current=current)
+        if current.status == status:
+            return current
+        old = current.status
+        now = timezone.now()
+        current.status = status
+        current.version += 1
+        current.updated_by = actor
+        current.updated_at = now
+        current.save(update_fields=["status", "version", "updated_by", "updated_at"])
+        StatusChange.objects.create(
+            customer=current,
+            from_status=old,
+            to_status=status,
+            reason=reason[:255],
+            changed_by=actor,
+            changed_at=now,
+            ip=(meta or RequestMeta()).ip,
+        )
+        audit_record(
+            actor=actor,
+            action="customer.change_status",
+            obj=current,
+            changes={"status": [old, status]},
+            params={"reason": reason},
+            meta=meta,
+        )
+    return current
+
+
+@audited_refusals("customer.delete")
+def customer_delete(*, actor: Any, customer: Customer, meta: RequestMeta | None = None) -> Customer:
+    """Move a customer to the recycle bin; only 未合作 customers may be deleted."""
+    require_perm(actor, "customers.delete_customer")
+    with transaction.atomic():
+        current = _locked_for_write(actor, customer)
+        if current.status != CustomerStatus.NOT_COOPERATING:
+            raise DeleteRefused(
+                MSG_DELETE_STATUS % {"status": current.get_status_display()},
+                reason="status",
+            )
+        current.deleted_at = timezone.now()
+        current.deleted_by = actor
+        current.version += 1
+        current.save(update_fields=["deleted_at", "deleted_by", "version"])
+        audit_record(
+            actor=actor,
+            action="customer.delete",
+            obj=current,
+            changes={"deleted_at": [None, current.deleted_at]},
+            meta=meta,
+        )
+    return current

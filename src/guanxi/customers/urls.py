@@ -1,0 +1,16 @@
+"""Customer pages (/customers/...)."""
+
+from django.urls import path
+
+from guanxi.customers import views
+
+app_name = "customers"
+urlpatterns = [
+    path("", views.customer_list, name="list"),
+    path("new/", views.customer_create, name="create"),
+    path("regions/", views.region_options, name="regions"),
+    path("<int:pk>/", views.customer_detail, name="detail"),
+    path("<int:pk>/edit/", views.customer_edit, name="edit"),
+    path("<int:pk>/status/", views.customer_change_status, name="change_status"),
+    path("<int:pk>/delete/", views.customer_delete, name="delete"),
+]

@@ -1,0 +1,460 @@
+"""Customer pages. Thin: reads go through customers.selectors, writes through
+customers.services; this module only turns requests into calls and results into pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from guanxi.accounts.models import Department, User
+from guanxi.audit.models import AuditEntry
+from guanxi.audit.services import RequestMeta
+from guanxi.core import regions
+from guanxi.core.dictionaries import dictionary_labels
+from guanxi.core.errors import DomainError, NotFound, StaleVersion
+from guanxi.core.masking import mask
+from guanxi.core.pagination import BadCursor
+from guanxi.customers import selectors, services
+from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
+from guanxi.customers.filters import clean_ordering
+from guanxi.customers.forms import (
+    SENSITIVE_INPUTS,
+    CustomerFilterForm,
+    CustomerForm,
+    StatusChangeForm,
+    owner_choices,
+    tag_names,
+)
+from guanxi.customers.models import Customer
+from guanxi.customers.validation import DICTIONARY_FIELDS
+
+PAGE_SIZE = 20
+TABLE_TARGET = "customer-table"
+MSG_BAD_CURSOR = _("分页参数已失效，已返回第一页")
+MSG_CREATED = _("客户“%(name)s”已创建，客户编号 %(code)s")
+MSG_UPDATED = _("客户信息已保存")
+MSG_STATUS_CHANGED = _("客户状态已变更为“%(status)s”")
+MSG_DELETED = _("客户“%(name)s”已移入回收站")
+MSG_STALE_STATUS = _("该客户已被他人修改，请查看最新信息后重试（%(code)s）")
+MSG_ERROR = "%(message)s（%(code)s）"
+LIST_LABELS = ("industry", "customer_category")
+# Shown on every screen; the rest fold behind "更多筛选" on phones.
+PRIMARY_FILTERS = ("status", "category", "industry")
+DETAIL_LABELS = ("industry", "customer_category", "customer_source")
+
+
+def _meta(request: HttpRequest) -> RequestMeta:
+    return RequestMeta.from_request(request)
+
+
+def _require(request: HttpRequest, perm: str) -> None:
+    """Hide pages the user could never submit (the service still decides every write)."""
+    if not request.user.has_perm(perm):
+        raise HttpForbidden()
+
+
+def _get(request: HttpRequest, pk: int, action: str = "view") -> Customer:
+    try:
+        return selectors.customer_get(user=request.user, pk=pk, action=action)
+    except NotFound as exc:
+        raise Http404() from exc
+
+
+def _error_text(exc: DomainError) -> str:
+    return MSG_ERROR % {"message": exc.message, "code": exc.code}
+
+
+def _attach_errors(form: Any, exc: ValidationError) -> None:
+    """Put each service message under its field; unknown fields go to the form's top."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    for field, field_messages in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, field_messages)
+
+
+def _labels(codes: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """One query per dictionary per page, never one per row."""
+    return {code: dictionary_labels(code) for code in codes}
+
+
+def _personal(user: Any, customer: Customer) -> dict[str, str]:
+    full = selectors.can_view_sensitive(user, customer)
+    values = {f: getattr(customer, f) or "" for f in SENSITIVE_INPUTS}
+    return values if full else {f: mask(f, v) for f, v in values.items()}
+
+
+# --- history and conflict tables ----------------------------------------------------------
+
+ACTION_LABELS = {
+    "customer.create": _("新建"),
+    "customer.update": _("编辑"),
+    "customer.change_status": _("状态变更"),
+    "customer.delete": _("删除"),
+}
+EXTRA_FIELD_LABELS = {"owner_id": _("负责人"), "department_id": _("所属部门"), "tags": _("标签")}
+CHOICE_LABELS = {
+    "status": dict(CustomerStatus.choices),
+    "customer_type": dict(CustomerType.choices),
+    "review_status": dict(ReviewStatus.choices),
+}
+EMPTY = "—"
+
+
+def field_label(name: str) -> Any:
+    """The Chinese (translatable) name of an audited field, as the forms show it."""
+    if name in EXTRA_FIELD_LABELS:
+        return EXTRA_FIELD_LABELS[name]
+    try:
+        return Customer._meta.get_field(name).verbose_name
+    except FieldDoesNotExist:
+        return name
+
+
+class ValueFormatter:
+    """Stored values as people read them: labels for codes, names for user/department ids.
+
+    Names are looked up once for all ids given, so a long history costs two queries.
+    """
+
+    def __init__(self, labels: dict[str, dict[str, str]], pairs: list[tuple[str, Any]]) -> None:
+        self.labels = labels
+        owners = {v for f, v in pairs if f == "owner_id" and v}
+        depts = {v for f, v in pairs if f == "department_id" and v}
+        self.users = (
+            {
+                pk: name or username
+                for pk, name, username in User.objects.filter(pk__in=owners).values_list(
+                    "pk", "name", "username"
+                )
+            }
+            if owners
+            else {}
+        )
+        self.departments = (
+            dict(Department.objects.filter(pk__in=depts).values_list("pk", "name")) if depts else {}
+        )
+
+    def __call__(self, field: str, value: Any) -> Any:
+        if value in (None, "", []):
+            return EMPTY
+        if field in CHOICE_LABELS:
+            return CHOICE_LABELS[field].get(value, value)
+        if field in DICTIONARY_FIELDS:
+            return self.labels.get(DICTIONARY_FIELDS[field], {}).get(value, value)
+        if field == "owner_id":
+            return self.users.get(value, value)
+        if field == "department_id":
+            return self.departments.get(value, value)
+        if field == "tags":
+            return "、".join(str(v) for v in value)
+        if field.endswith("_at") and isinstance(value, str) and parse_datetime(value):
+            return timezone.localtime(parse_datetime(value)).strftime("%Y-%m-%d %H:%M")
+        return value
+
+
+def change_history_rows(
+    entries: list[AuditEntry], labels: dict[str, dict[str, str]]
+) -> list[dict[str, Any]]:
+    """Audit entries as (time, who, IP, action label, [field, before, after]) rows."""
+    pairs = [(f, v) for e in entries for f, ba in e.changes.items() for v in ba]
+    fmt = ValueFormatter(labels, pairs)
+    rows = []
+    for entry in entries:
+        changes = [
+            (field_label(f), fmt(f, before), fmt(f, after))
+            for f, (before, after) in entry.changes.items()
+            if before not in (None, "", []) or after not in (None, "", [])
+        ]
+        rows.append(
+            {
+                "entry": entry,
+                "action": ACTION_LABELS.get(entry.action, entry.action),
+                "changes": changes,
+            }
+        )
+    return rows
+
+
+def conflict_rows(current: Customer, submitted: dict[str, Any]) -> list[dict[str, Any]]:
+    """Fields where the record as it is now differs from what the user submitted."""
+    labels = _labels(DETAIL_LABELS)
+    fmt = ValueFormatter(labels, [])
+    rows = []
+    for field, mine in submitted.items():
+        now = (
+            sorted(t.name for t in current.tags.all())
+            if field == "tags"
+            else getattr(current, field, None)
+        )
+        if field == "tags":
+            mine = sorted(mine)
+        if (now or "") != (mine or ""):
+            rows.append(
+                {"label": field_label(field), "current": fmt(field, now), "mine": fmt(field, mine)}
+            )
+    return rows
+
+
+# --- list --------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def customer_list(request: HttpRequest) -> HttpResponse:
+    """Filters, sortable columns and keyset pages; htmx swaps only the table."""
+    user, params = request.user, request.GET
+    filterset = selectors.customer_filter(user, params)
+    ordering = clean_ordering(params.get("ordering"))
+    try:
+        page = selectors.customer_list(
+            user=user, params=params, cursor=params.get("cursor"), limit=PAGE_SIZE
+        )
+    except BadCursor:
+        messages.warning(request, MSG_BAD_CURSOR)
+        page = selectors.customer_list(user=user, params=params, limit=PAGE_SIZE)
+    count = selectors.customer_count(user=user, params=params, cap=selectors.COUNT_CAP)
+    labels = _labels(LIST_LABELS)
+    rows = [
+        {
+            "customer": c,
+            "mobile": _personal(user, c)["mobile"],
+            "industry": labels["industry"].get(c.industry, c.industry),
+            "category": labels["customer_category"].get(c.category, c.category),
+        }
+        for c in page.items
+    ]
+    context = {
+        "rows": rows,
+        "page": page,
+        "ordering": ordering,
+        "count": count,
+        "count_capped": count > selectors.COUNT_CAP,
+        "cap": selectors.COUNT_CAP,
+        "filter_errors": filterset.errors if not filterset.is_valid() else {},
+        "table_target": f"#{TABLE_TARGET}",
+        "is_partial": False,
+    }
+    htmx = getattr(request, "htmx", None)
+    if htmx and htmx.target == TABLE_TARGET and not htmx.history_restore_request:
+        context["is_partial"] = True
+        response = render(request, "customers/_table.html", context)
+    else:
+        context["form"] = CustomerFilterForm(
+            params, labels=labels, owners=owner_choices(user), tags=tag_names()
+        )
+        context["primary_filters"] = PRIMARY_FILTERS
+        context["more_filters_active"] = any(
+            params.get(f) for f in context["form"].fields if f not in (*PRIMARY_FILTERS, "q")
+        )
+        response = render(request, "customers/list.html", context)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+@login_required
+@require_GET
+def region_options(request: HttpRequest) -> JsonResponse:
+    """Cities of a province, or districts of a city, for the cascading selects."""
+    province = request.GET.get("province", "").strip()
+    city = request.GET.get("city", "").strip()
+    if not province:
+        items: list[tuple[str, str]] = list(regions.provinces())
+    elif city:
+        items = list(regions.districts(province, city))
+    else:
+        items = list(regions.cities(province))
+    return JsonResponse({"items": [{"code": code, "name": name} for code, name in items]})
+
+
+# --- create / edit -----------------------------------------------------------------------
+
+
+def _form_page(request: HttpRequest, form: CustomerForm, **extra: Any) -> HttpResponse:
+    status = 200 if not (form.is_bound and (form.errors or extra.get("problem"))) else 422
+    if extra.get("conflicts") is not None:
+        status = 409
+    matched = {f: field_label(f) for f in ("name", *SENSITIVE_INPUTS)}
+    return render(
+        request,
+        "customers/form.html",
+        {"form": form, "matched_labels": matched, **extra},
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_create(request: HttpRequest) -> HttpResponse:
+    _require(request, "customers.add_customer")
+    form = CustomerForm(request.POST or None)
+    problem = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.customer_create(
+                actor=request.user, data=form.service_data(), meta=_meta(request)
+            )
+        except ValidationError as exc:
+            _attach_errors(form, exc)
+        except DomainError as exc:
+            problem = exc
+        else:
+            messages.success(request, MSG_CREATED % {"name": customer.name, "code": customer.code})
+            return redirect("customers:detail", pk=customer.pk)
+    return _form_page(request, form, problem=problem, is_edit=False)
+
+
+def _initial(customer: Customer, personal: dict[str, str], full: bool) -> dict[str, Any]:
+    fields = [f for f in CustomerForm.base_fields if f not in ("tags", "version")]
+    initial = {f: getattr(customer, f) for f in fields}
+    initial.update({f: (personal[f] if full else "") for f in SENSITIVE_INPUTS})
+    initial["tags"] = "，".join(t.name for t in customer.tags.all())
+    initial["version"] = customer.version
+    return initial
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "customers.change_customer")
+    customer = _get(request, pk, action="change")
+    full = selectors.can_view_sensitive(request.user, customer)
+    if request.method == "GET":
+        form = CustomerForm(
+            initial=_initial(customer, _personal(request.user, customer), full),
+            hidden_sensitive=not full,
+        )
+        return _form_page(request, form, customer=customer, is_edit=True)
+    form = CustomerForm(request.POST, hidden_sensitive=not full)
+    form.fields["version"].required = True
+    problem = conflicts = None
+    if form.is_valid():
+        try:
+            services.customer_update(
+                actor=request.user,
+                customer=customer,
+                data=form.service_data(),
+                version=form.cleaned_data["version"],
+                meta=_meta(request),
+            )
+        except StaleVersion as exc:
+            customer = _get(request, pk)
+            conflicts = conflict_rows(customer, form.service_data())
+            data = request.POST.copy()
+            data["version"] = str(customer.version)
+            form = CustomerForm(data, hidden_sensitive=not full)
+            problem = exc
+        except ValidationError as exc:
+            _attach_errors(form, exc)
+        except NotFound as exc:
+            raise Http404() from exc
+        except DomainError as exc:
+            problem = exc
+        else:
+            messages.success(request, MSG_UPDATED)
+            return redirect("customers:detail", pk=customer.pk)
+    return _form_page(
+        request, form, customer=customer, is_edit=True, problem=problem, conflicts=conflicts
+    )
+
+
+# --- detail, status, delete --------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _get(request, pk)
+    labels = _labels(DETAIL_LABELS)
+    user = request.user
+    context = {
+        "customer": customer,
+        "personal": _personal(user, customer),
+        "industry": labels["industry"].get(customer.industry, customer.industry),
+        "category": labels["customer_category"].get(customer.category, customer.category),
+        "source": labels["customer_source"].get(customer.source, customer.source),
+        "status_history": list(selectors.customer_status_history(customer=customer)),
+        "change_history": change_history_rows(
+            selectors.customer_change_history(customer=customer), labels
+        ),
+        "status_form": StatusChangeForm(
+            initial={"status": customer.status, "version": customer.version}
+        ),
+        "can_change": user.has_perm("customers.change_customer"),
+        "can_delete": user.has_perm("customers.delete_customer"),
+    }
+    return render(request, "customers/detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_change_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The modal on the detail page posts here; GET is the same form without JavaScript."""
+    _require(request, "customers.change_customer")
+    customer = _get(request, pk)
+    form = StatusChangeForm(
+        request.POST or None, initial={"status": customer.status, "version": customer.version}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.customer_change_status(
+                actor=request.user,
+                customer=customer,
+                status=form.cleaned_data["status"],
+                reason=form.cleaned_data["reason"],
+                version=form.cleaned_data["version"],
+                meta=_meta(request),
+            )
+        except StaleVersion as exc:
+            messages.error(request, MSG_STALE_STATUS % {"code": exc.code})
+        except NotFound as exc:
+            raise Http404() from exc
+        except ValidationError as exc:
+            _attach_errors(form, exc)
+            return render(
+                request,
+                "customers/status_form.html",
+                {"customer": customer, "form": form},
+                status=422,
+            )
+        except DomainError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, MSG_STATUS_CHANGED % {"status": changed.get_status_display()})
+        return redirect("customers:detail", pk=customer.pk)
+    return render(
+        request,
+        "customers/status_form.html",
+        {"customer": customer, "form": form},
+        status=422 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation (no-JS path); POST moves the customer to the recycle bin."""
+    _require(request, "customers.delete_customer")
+    customer = _get(request, pk)
+    if request.method == "GET":
+        return render(request, "customers/delete_confirm.html", {"customer": customer})
+    try:
+        services.customer_delete(actor=request.user, customer=customer, meta=_meta(request))
+    except NotFound as exc:
+        raise Http404() from exc
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("customers:detail", pk=customer.pk)
+    messages.success(request, MSG_DELETED % {"name": customer.name})
+    return redirect("customers:list")

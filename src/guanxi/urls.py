@@ -1,0 +1,19 @@
+"""HTML routes, the API under /api/v1, and health."""
+
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from guanxi.core.health import healthz
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="customers:list", permanent=False), name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("guanxi.api")),
+    path("", include("guanxi.accounts.urls")),
+    path("customers/", include("guanxi.customers.urls")),
+    path("settings/", include("guanxi.core.urls")),
+]
+
+handler404 = "guanxi.core.views.page_not_found"
+handler500 = "guanxi.core.views.server_error"
