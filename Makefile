@@ -35,14 +35,14 @@ lint: dev
 test: lint
 	GUANXI_DATA_DIR=$${GUANXI_DATA_DIR:-$(CURDIR)/var/test} $(BIN)/guanxi check --fail-level WARNING
 	GUANXI_DATA_DIR=$${GUANXI_DATA_DIR:-$(CURDIR)/var/test} $(BIN)/guanxi makemigrations --check --dry-run
-	GUANXI_DATA_DIR=$${GUANXI_DATA_DIR:-$(CURDIR)/var/test} $(BIN)/pytest -m "not browser" -n 2 $(PYTEST_ARGS)
+	GUANXI_DATA_DIR=$${GUANXI_DATA_DIR:-$(CURDIR)/var/test} $(BIN)/pytest -m "not browser" --ignore=tests/browser -n 2 $(PYTEST_ARGS)
 
 test-postgres: dev
 	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} GUANXI_DATA_DIR=$${GUANXI_DATA_DIR:-$(CURDIR)/var/test} \
-		$(BIN)/pytest -m "not browser" -n 2 $(PYTEST_ARGS)
+		$(BIN)/pytest -m "not browser" --ignore=tests/browser -n 2 $(PYTEST_ARGS)
 
 test-browser: dev
-	GUANXI_DATA_DIR=$${GUANXI_DATA_DIR:-$(CURDIR)/var/test} $(BIN)/pytest -m browser -p no:xdist $(PYTEST_ARGS)
+	GUANXI_DATA_DIR=$${GUANXI_DATA_DIR:-$(CURDIR)/var/test} $(BIN)/pytest tests/browser -m browser -p no:xdist $(PYTEST_ARGS)
 
 bench: bench-sqlite bench-postgres
 

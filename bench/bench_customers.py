@@ -79,8 +79,11 @@ def load(rows: int, batch: int = 5000) -> None:
         username="admin", password="bench-pass-2026", name="管理员", department=head
     )
     started = time.perf_counter()
-    if connection.vendor == "postgresql":
-        search.uninstall()
+    # Build the search index once after the load instead of row by row (both databases).
+    search.uninstall()
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cur:
+            cur.execute("PRAGMA cache_size=-4000000")
     buffer: list[tuple] = []
     rng = random.Random(1)
     codes: list[str] = []
@@ -127,15 +130,11 @@ def load(rows: int, batch: int = 5000) -> None:
                 print(f"  loaded {done:,} rows ({rate:,.0f} rows/s)", flush=True)
     if buffer:
         flush()
-    if connection.vendor == "postgresql":
-        t = time.perf_counter()
-        search.install()
-        with connection.cursor() as cur:
-            cur.execute("ANALYZE")
-        print(f"  GIN index + ANALYZE: {time.perf_counter() - t:.1f} s")
-    else:
-        with connection.cursor() as cur:
-            cur.execute("ANALYZE")
+    t = time.perf_counter()
+    search.install()
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    print(f"  search index + ANALYZE: {time.perf_counter() - t:.1f} s")
     print(f"loaded {rows:,} customers in {time.perf_counter() - started:.1f} s")
 
 
