@@ -27,33 +27,20 @@ from guanxi.core.validators import name_key
 from guanxi.customers.choices import CustomerStatus, ReviewStatus
 from guanxi.customers.codes import next_customer_code
 from guanxi.customers.models import Customer, CustomerTag, StatusChange, Tag
-from guanxi.customers.validation import SENSITIVE_FIELDS, clean_customer_input
+from guanxi.customers.validation import (
+    EDITABLE_FIELDS,
+    SENSITIVE_FIELDS,
+    clean_customer_input,
+)
 
 MSG_DELETE_STATUS = _("只有“未合作”状态的客户可以删除，当前状态为“%(status)s”")
 MSG_OWNER_INVALID = _("负责人不存在或不在您的管理范围内")
 MSG_OUT_OF_SCOPE = _("保存后的记录将超出您的数据范围")
 MSG_DUPLICATE_NAME = _("客户名称“%(name)s”已存在")
-MSG_DUPLICATE_VALUE = _("%(field)s与已有客户重复")
 
+# Everything a user can edit (but tags, diffed separately) plus what services derive.
 AUDITED_FIELDS = (
-    "name",
-    "customer_type",
-    "contact_name",
-    "mobile",
-    "phone",
-    "email",
-    "uscc",
-    "id_number",
-    "province",
-    "city",
-    "district",
-    "address",
-    "industry",
-    "category",
-    "source",
-    "status",
-    "notes",
-    "owner_id",
+    *(f for f in EDITABLE_FIELDS if f != "tags"),
     "department_id",
     "review_status",
 )
