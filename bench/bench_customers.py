@@ -26,6 +26,7 @@ def configure(db: str, rows: int) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ["GUANXI_DATA_DIR"] = str(data_dir)
     os.environ.setdefault("GUANXI_LOG_LEVEL", "WARNING")
+    os.environ["GUANXI_ALLOWED_HOSTS"] = "testserver,127.0.0.1"
     os.environ["DJANGO_SETTINGS_MODULE"] = "guanxi.settings"
     if db == "sqlite":
         os.environ["DATABASE_URL"] = f"sqlite:///{data_dir / f'bench-{rows}.sqlite3'}"
