@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 FTS_TABLE = "customers_customer_fts"
@@ -76,13 +76,15 @@ def token_filter(groups: list[list[str]]) -> Q:
             (_fts_expression(groups),),
         )
         return Q(pk__in=sub)
+    # The condition sits on the list's own table (not a semi-join), so the planner can pick
+    # a backward primary-key walk for common tokens and the GIN index for rare ones.
     q = Q()
     for group in groups:
         q |= Q(
-            pk__in=RawSQL(
-                "SELECT id FROM customers_customer "
-                "WHERE string_to_array(search_tokens, ' ') @> %s::text[]",
+            RawSQL(
+                "string_to_array(customers_customer.search_tokens, ' ') @> %s::text[]",
                 (list(group),),
+                output_field=BooleanField(),
             )
         )
     return q
