@@ -3,7 +3,7 @@ error on the way), find it by pinyin initials, change its status, sign out.
 
 Drives Debian's Chromium (/usr/bin/chromium) through Playwright's sync API against
 pytest-django's ``live_server``. Screenshots go to ``$GUANXI_SCREENSHOT_DIR``
-(default ``/work/main/var/screenshots``).
+(default ``var/screenshots`` in the repository).
 """
 
 from __future__ import annotations
