@@ -139,6 +139,27 @@ def load(rows: int, batch: int = 5000) -> None:
     print(f"loaded {rows:,} customers in {time.perf_counter() - started:.1f} s")
 
 
+def warm() -> None:
+    """Read the database into the OS page cache first: the figures are for a server whose
+    working set is in memory (a 2 GB database on a 24 GB machine), not for cold disk reads."""
+    from django.db import connection
+
+    t = time.perf_counter()
+    if connection.vendor == "sqlite":
+        with open(connection.settings_dict["NAME"], "rb") as fh:
+            while fh.read(16 << 20):
+                pass
+    else:
+        with connection.cursor() as cur:
+            cur.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+            cur.execute(
+                "SELECT sum(pg_prewarm(c.oid, 'read')) FROM pg_class c "
+                "WHERE c.oid = 'customers_customer'::regclass OR c.oid IN "
+                "(SELECT indexrelid FROM pg_index WHERE indrelid = 'customers_customer'::regclass)"
+            )
+    print(f"  page cache warmed in {time.perf_counter() - t:.1f} s")
+
+
 def measure(label: str, requests: list[tuple[str, dict]], client, headers) -> tuple:
     timings = []
     counts = []
@@ -231,6 +252,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "src"))
     configure(args.db, args.rows)
     load(args.rows)
+    warm()
     run(args.rows, args.repeat)
 
 

@@ -48,6 +48,14 @@ def _decode(cursor: str, ordering: str) -> tuple[Any, int, bool]:
         raise BadCursor(cursor) from exc
 
 
+def cursor_position(cursor: str | None, ordering: str) -> tuple[int | None, bool]:
+    """(id, backwards) a cursor points at, (None, False) without one; BadCursor if foreign."""
+    if not cursor:
+        return None, False
+    _, pk, backwards = _decode(cursor, ordering)
+    return pk, backwards
+
+
 def _after(field: str, value: Any, pk: int, descending: bool) -> Q:
     op = "lt" if descending else "gt"
     if field == "id":

@@ -9,6 +9,10 @@ depends on the database's locale. A query becomes an OR of AND-groups of tokens.
 from __future__ import annotations
 
 import contextlib
+import re
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import BooleanField, Q, QuerySet
@@ -41,6 +45,9 @@ SQLITE_TEARDOWN = [
 POSTGRES_SETUP = [
     "CREATE INDEX IF NOT EXISTS customers_customer_tokens_gin ON customers_customer "
     "USING gin (string_to_array(search_tokens, ' '))",
+    # Per-token frequencies for the planner: with the default 100 every token outside the top
+    # 1,000 is guessed at 0.5% of the table, and rare tokens go down the slow path.
+    "ALTER INDEX customers_customer_tokens_gin ALTER COLUMN 1 SET STATISTICS 1000",
 ]
 POSTGRES_TEARDOWN = ["DROP INDEX IF EXISTS customers_customer_tokens_gin"]
 
@@ -66,28 +73,50 @@ def _fts_expression(groups: list[list[str]]) -> str:
     )
 
 
+# SQLite: the lowest rowid worth fetching from the FTS index while a candidate window is open
+# (see ``windowed_page``); None means every match.
+_min_rowid: ContextVar[int | None] = ContextVar("guanxi_search_min_rowid", default=None)
+WINDOW_SIZES = {"sqlite": (1_000, 20_000), "postgresql": (5_000, 25_000)}
+T = TypeVar("T")
+
+
 def token_filter(groups: list[list[str]]) -> Q:
     """A Q matching rows whose tokens satisfy any AND-group (empty plan matches nothing)."""
     if not groups:
         return Q(pk__in=[])
     if connection.vendor == "sqlite":
-        sub = RawSQL(
-            f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s",
-            (_fts_expression(groups),),
-        )
-        return Q(pk__in=sub)
+        floor = _min_rowid.get()
+        sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
+        params: tuple[Any, ...] = (_fts_expression(groups),)
+        if floor is not None:
+            sql += " AND rowid >= %s"
+            params += (floor,)
+        return Q(pk__in=RawSQL(sql, params))
     # The condition sits on the list's own table (not a semi-join), so the planner can pick
-    # a backward primary-key walk for common tokens and the GIN index for rare ones.
+    # a backward primary-key walk for common tokens and the GIN index for rare ones. The strpos
+    # pre-checks cost a fraction of splitting the token string, so a walk splits only the rows
+    # that can match; the GIN path needs no recheck and barely notices them. (strpos, not LIKE:
+    # the planner guesses LIKE '%x%' on this column far too rare and then joins badly.)
     q = Q()
+    column = "customers_customer.search_tokens"
+    floor = _min_rowid.get()
+    tokens = f"string_to_array({column}, ' ')"
+    if floor is not None:
+        # Inside a window, walk the id range: the expression no longer matches the GIN index,
+        # whose estimates for ANDed bigrams (which occur together) can be 1,000x too low.
+        q = Q(pk__gte=floor)
+        tokens = f"string_to_array({column} || '', ' ')"
+    groups_q = Q()
     for group in groups:
-        q |= Q(
+        prechecks = " AND ".join(f"strpos({column}, %s) > 0" for _ in group)
+        groups_q |= Q(
             RawSQL(
-                "string_to_array(customers_customer.search_tokens, ' ') @> %s::text[]",
-                (list(group),),
+                f"({prechecks} AND {tokens} @> %s::text[])",
+                (*group, list(group)),
                 output_field=BooleanField(),
             )
         )
-    return q
+    return q & groups_q
 
 
 def apply_token_search(qs: QuerySet, groups: list[list[str]]) -> QuerySet:
@@ -108,10 +137,125 @@ def _phone_candidates(text: str) -> tuple[str, str]:
     return mobile, landline
 
 
+def _is_phone(text: str) -> bool:
+    compact = re.sub(r"[\s\-()]", "", text)
+    return bool(
+        re.fullmatch(r"\+?\d{7,}", compact) or re.fullmatch(r"\d{3,4}-\d{7,8}(-\d+)?", text)
+    )
+
+
+def text_search_plan(raw: str) -> list[list[str]]:
+    """The token plan a search box query runs on, or [] when it takes another path
+    (phone, email, customer code) or has no tokens."""
+    from guanxi.core import search_keys
+    from guanxi.core.validators import fold_text
+
+    text = fold_text(raw or "")[:100]
+    if not text or _is_phone(text) or "@" in text or re.fullmatch(r"CUST\d+", text.upper()):
+        return []
+    return search_keys.query_plan(text)
+
+
+def _window_floor(groups: list[list[str]], before_id: int | None, size: int) -> int | None:
+    """The lowest id worth looking at: on SQLite the ``size``-th newest match below
+    ``before_id`` (None when there are fewer, so the full match set is small and needs no
+    window); on PostgreSQL simply ``size`` ids below it."""
+    if connection.vendor != "sqlite":
+        if before_id is None:
+            from guanxi.customers.models import Customer
+
+            before_id = (Customer.objects.order_by("-pk").values_list("pk", flat=True)[:1] or [0])[
+                0
+            ] + 1
+        return max(0, before_id - size)
+    sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
+    params: list[Any] = [_fts_expression(groups)]
+    if before_id is not None:
+        sql += " AND rowid < %s"
+        params.append(before_id)
+    sql += " ORDER BY rowid DESC LIMIT 1 OFFSET %s"
+    params.append(size - 1)
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+# PostgreSQL's own per-token frequencies (the GIN index's statistics), re-read now and then.
+RARE_FREQUENCY = 0.003
+_FREQUENCY_TTL = 600.0
+_frequencies: dict[str, Any] = {"at": -_FREQUENCY_TTL, "freq": {}}
+
+
+def _token_frequencies() -> dict[str, float]:
+    import time
+
+    now = time.monotonic()
+    if now - _frequencies["at"] > _FREQUENCY_TTL:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+                "WHERE tablename = 'customers_customer_tokens_gin'"
+            )
+            row = cur.fetchone()
+        freq = dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
+        _frequencies.update(at=now, freq=freq)
+    return _frequencies["freq"]
+
+
+def _all_rare(groups: list[list[str]]) -> bool:
+    """Whether every AND-group holds a token too rare to fill a page by walking (tokens
+    missing from the statistics are rarer than the rarest one listed)."""
+    freq = _token_frequencies()
+    if not freq:
+        return False
+    return all(min(freq.get(token, 0.0) for token in group) < RARE_FREQUENCY for group in groups)
+
+
+@contextlib.contextmanager
+def _window(floor: int | None) -> Iterator[None]:
+    token = _min_rowid.set(floor)
+    try:
+        yield
+    finally:
+        _min_rowid.reset(token)
+
+
+def windowed_page(
+    run: Callable[[], T],
+    *,
+    fills_page: Callable[[], bool],
+    raw_query: str | None,
+    ordering: str,
+    before_id: int | None,
+) -> T:
+    """Run one newest-first search page against a window of the newest candidates first.
+
+    Common tokens are what make search slow: on SQLite ``id IN (all matches)`` materialises
+    hundreds of thousands of FTS rowids (which FTS5 hands back newest-first in microseconds);
+    on PostgreSQL the planner misjudges how often bigrams occur together and fetches every
+    match for a top-N sort. A page drawn from a window of the newest candidates is exact when
+    it comes back full with a row to spare (every older match sorts after it; ``is_complete``)
+    or when the window holds every match; otherwise the window widens, and at last is dropped.
+    """
+    groups = text_search_plan(raw_query or "") if raw_query else []
+    sizes = WINDOW_SIZES.get(connection.vendor, ())
+    if not sizes or ordering != "-id" or not groups:
+        return run()
+    if connection.vendor == "postgresql" and _all_rare(groups):
+        return run()  # the GIN index fetches a few thousand rows at most: no window needed
+    for size in sizes:
+        floor = _window_floor(groups, before_id, size)
+        if floor is None:
+            return run()  # fewer matches than the window: the plain query is cheap
+        with _window(floor):
+            if fills_page():
+                return run()
+    return run()
+
+
 def apply_customer_search(qs: QuerySet, raw: str) -> QuerySet:
     """Search box semantics: exact phone or email, code prefix, else text and pinyin tokens."""
-    import re
-
     from guanxi.core import search_keys
     from guanxi.core.crypto import blind_index
     from guanxi.core.validators import fold_text
@@ -119,8 +263,7 @@ def apply_customer_search(qs: QuerySet, raw: str) -> QuerySet:
     text = fold_text(raw or "")[:100]
     if not text:
         return qs
-    compact = re.sub(r"[\s\-()]", "", text)
-    if re.fullmatch(r"\+?\d{7,}", compact) or re.fullmatch(r"\d{3,4}-\d{7,8}(-\d+)?", text):
+    if _is_phone(text):
         mobile, landline = _phone_candidates(text)
         phone_q = Q(pk__in=[])
         if mobile:

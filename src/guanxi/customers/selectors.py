@@ -5,24 +5,39 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
 from guanxi.audit.models import AuditEntry
 from guanxi.core.errors import NotFound
-from guanxi.core.pagination import Page, paginate
+from guanxi.core.masking import mask
+from guanxi.core.pagination import Page, cursor_position, paginate
+from guanxi.customers import search
 from guanxi.customers.filters import CustomerFilter, clean_ordering
 from guanxi.customers.models import Customer, StatusChange, Tag
+from guanxi.customers.validation import SENSITIVE_FIELDS
 
 COUNT_CAP = 10_000
 
 
 def customer_queryset(user: Any, action: str = "view") -> QuerySet:
-    """Live customers within ``user``'s scope for ``action``, with what lists show."""
+    """Live customers within ``user``'s scope for ``action``, with what lists show.
+
+    The scope filters rows; the view permission decides whether customers exist at all for
+    the user (a role without it, whatever its scope, sees none).
+    """
+    if not getattr(user, "is_authenticated", False) or not user.has_perm("customers.view_customer"):
+        return Customer.objects.none()
     return (
         Customer.objects.alive()
         .restrict(user, action)
-        .select_related("owner", "department")
-        .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "name", "color")))
+        # Owner and department by prefetch, not join: the page query stays on one table, so
+        # the planner sorts and limits before anything else (searches fetch thousands of rows).
+        .prefetch_related(
+            "owner",
+            "department",
+            Prefetch("tags", queryset=Tag.objects.only("id", "name", "color")),
+        )
     )
 
 
@@ -35,10 +50,25 @@ def customer_list(
     *, user: Any, params: Mapping[str, Any], cursor: str | None = None, limit: int = 50
 ) -> Page:
     """One page of the customer list as the list page and the API show it."""
-    filterset = customer_filter(user, params)
-    qs = filterset.qs if filterset.is_valid() else customer_queryset(user).none()
     ordering = clean_ordering(params.get("ordering"))
-    return paginate(qs, ordering=ordering, cursor=cursor, limit=limit)
+    before_id, backwards = cursor_position(cursor, ordering)
+
+    def filtered() -> QuerySet:
+        # Built on each call: a search window applies while the filters are built.
+        filterset = customer_filter(user, params)
+        return filterset.qs if filterset.is_valid() else customer_queryset(user).none()
+
+    def fills_page() -> bool:
+        qs = filtered() if before_id is None else filtered().filter(pk__lt=before_id)
+        return len(qs.order_by("-pk").values_list("pk", flat=True)[: limit + 1]) > limit
+
+    return search.windowed_page(
+        lambda: paginate(filtered(), ordering=ordering, cursor=cursor, limit=limit),
+        fills_page=fills_page,
+        raw_query=params.get("q"),
+        ordering="" if backwards else ordering,
+        before_id=before_id,
+    )
 
 
 def customer_count(*, user: Any, params: Mapping[str, Any], cap: int = COUNT_CAP) -> int:
@@ -61,21 +91,56 @@ def customer_get(*, user: Any, pk: Any, action: str = "view") -> Customer:
         raise NotFound() from exc
 
 
+def customer_writable(user: Any, customer: Customer) -> bool:
+    """Whether ``customer`` is inside ``user``'s write scope (pages hide buttons otherwise)."""
+    return Customer.objects.alive().restrict(user, "change").filter(pk=customer.pk).exists()
+
+
 def customer_status_history(*, customer: Customer) -> QuerySet:
     return StatusChange.objects.filter(customer=customer).select_related("changed_by")
 
 
+# Audited actions on a customer that are not changes to it (the history leaves them out).
+NOT_CHANGES = ("customer.reveal",)
+
+
 def customer_change_history(*, customer: Customer, limit: int = 200) -> list[AuditEntry]:
-    """Field changes and status changes of one customer, newest first (from the audit log)."""
+    """Field changes and status changes of one customer, newest first (from the audit log).
+
+    Personal values in the entries were masked when they were written (services.snapshot).
+    """
     return list(
         AuditEntry.objects.filter(
             object_type="customer", object_id=str(customer.pk), result="success"
         )
+        .exclude(action__in=NOT_CHANGES)
         .select_related("actor")
         .order_by("-id")[:limit]
     )
 
 
 def can_view_sensitive(user: Any, customer: Customer) -> bool:
-    """Owners and holders of the sensitive-data permission see personal values in full."""
+    """Owners and holders of the sensitive-data permission may see personal values in full
+    (and reveal them where a page masks them)."""
     return customer.owner_id == user.pk or user.has_perm("customers.view_sensitive_customer")
+
+
+def shows_sensitive(user: Any, customer: Customer, *, listing: bool = False) -> bool:
+    """Whether a page or API answer shows this customer's personal values unmasked.
+
+    Lists and single records alike show them in full to permitted users (the owner and
+    holders of the sensitive-data permission) and masked to everyone else. With
+    ``SHOW_SENSITIVE_BY_DEFAULT`` off they are masked for everyone and a permitted user
+    reveals one value at a time ("显示", audited).
+    """
+    if not getattr(settings, "SHOW_SENSITIVE_BY_DEFAULT", True):
+        return False
+    return can_view_sensitive(user, customer)
+
+
+def sensitive_values(user: Any, customer: Customer, *, listing: bool) -> dict[str, str]:
+    """The personal fields of ``customer`` as ``user`` sees them on a list or a record."""
+    values = {f: getattr(customer, f) or "" for f in SENSITIVE_FIELDS}
+    if shows_sensitive(user, customer, listing=listing):
+        return values
+    return {f: mask(f, v) for f, v in values.items()}

@@ -1,0 +1,53 @@
+"""Search pages drawn from a window of the newest candidates equal the plain query's pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from guanxi.customers import search
+from guanxi.customers.selectors import customer_list
+
+
+def _all_pages(user, query: str, limit: int) -> list[list[int]]:
+    pages, cursor = [], None
+    while True:
+        page = customer_list(user=user, params={"q": query}, cursor=cursor, limit=limit)
+        pages.append([c.pk for c in page.items])
+        cursor = page.next_cursor
+        if not cursor:
+            return pages
+
+
+@pytest.fixture
+def mixed_customers(org, make_customer):
+    for i in range(24):
+        owner = org["rep_a"] if i % 3 == 0 else org["rep_b"]
+        name = f"华为科技{i:02d}号有限公司" if i % 7 == 0 else f"星河科技{i:02d}号有限公司"
+        make_customer(owner, name=name)
+    return org
+
+
+@pytest.mark.parametrize("query", ["科技", "有限", "华为", "xhkj", "华为科技", "kj"])
+@pytest.mark.parametrize("who", ["admin", "rep_a", "manager"])
+@pytest.mark.parametrize("limit", [1, 4, 50])
+def test_windowed_pages_equal_plain_pages(mixed_customers, monkeypatch, query, who, limit):
+    user = mixed_customers[who]
+    monkeypatch.setattr(search, "WINDOW_SIZES", {})
+    expected = _all_pages(user, query, limit)
+    monkeypatch.setattr(search, "WINDOW_SIZES", {"sqlite": (2, 5), "postgresql": (2, 5)})
+    assert _all_pages(user, query, limit) == expected
+    assert any(expected), "the query should match something for every caller"
+
+
+def test_window_is_used_for_common_tokens(
+    mixed_customers, monkeypatch, django_assert_max_num_queries
+):
+    """The window really applies: with it, the page query names a lower id bound."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(search, "WINDOW_SIZES", {"sqlite": (3, 6), "postgresql": (3, 6)})
+    with CaptureQueriesContext(connection) as ctx:
+        page = customer_list(user=mixed_customers["admin"], params={"q": "科技"}, limit=2)
+    assert len(page.items) == 2 and page.next_cursor
+    assert any(">=" in q["sql"] for q in ctx.captured_queries)
