@@ -16,7 +16,10 @@ def api_not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
 
 urlpatterns = [
     path("", include("guanxi.accounts.api")),
+    path("", include("guanxi.accounts.org_api")),
     path("", include("guanxi.customers.api")),
+    path("", include("guanxi.audit.api")),
+    path("", include("guanxi.workflow.api")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
     re_path(r"^(?P<rest>.*)$", api_not_found),

@@ -52,9 +52,10 @@ CSRF_TRUSTED_ORIGINS = env.list("GUANXI_CSRF_TRUSTED_ORIGINS", default=[])
 VERSION = "0.1.0"
 
 INSTALLED_APPS = [
+    "django.forms",
     "django.contrib.auth",
     "django.contrib.contenttypes",
-    "django.contrib.sessions",
+    "qsessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
@@ -64,21 +65,26 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "captcha",
     "guanxi.core",
     "guanxi.accounts",
     "guanxi.audit",
     "guanxi.customers",
+    "guanxi.workflow",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "qsessions.middleware.SessionMiddleware",
     "guanxi.core.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "guanxi.accounts.middleware.SessionPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -102,6 +108,8 @@ TEMPLATES = [
         },
     },
 ]
+# Widgets render through TEMPLATES, so project templates (the captcha widget) are found.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # --- database -------------------------------------------------------------------------
 _default_sqlite = f"sqlite:///{DATA_DIR / 'guanxi.sqlite3'}"
@@ -134,20 +142,50 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# The policy's numbers are the GUANXI_PASSWORD_* settings below (read at call time).
 AUTH_PASSWORD_VALIDATORS = [
-    {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 8},
-    },
+    {"NAME": "guanxi.accounts.password_policy.MinimumLengthValidator"},
+    {"NAME": "guanxi.accounts.password_policy.CharacterClassesValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Also the hook that records history and password_changed_at on every new password.
+    {"NAME": "guanxi.accounts.password_policy.PasswordHistoryValidator"},
 ]
+SESSION_ENGINE = "qsessions.backends.db"
 SESSION_COOKIE_AGE = env.int("GUANXI_SESSION_AGE", default=8 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env.bool("GUANXI_SECURE_COOKIES", default=IS_PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 API_TOKEN_TTL_HOURS = env.int("GUANXI_API_TOKEN_TTL_HOURS", default=24 * 7)
+# More than this many role/permission changes by one user within the window alert the admins.
+ANOMALY_ROLE_CHANGES = env.int("GUANXI_ANOMALY_ROLE_CHANGES", default=5)
+ANOMALY_WINDOW_MINUTES = env.int("GUANXI_ANOMALY_WINDOW_MINUTES", default=10)
+# A single record (detail page, API detail) shows personal values in full to its owner and to
+# holders of the sensitive-data permission; off, it masks them too and offers "显示" (audited).
+# Lists and search results always mask (see docs/user-guide.md).
+SHOW_SENSITIVE_BY_DEFAULT = env.bool("GUANXI_SHOW_SENSITIVE_BY_DEFAULT", default=True)
+
+# --- security: sign-in, lockout, 2FA, passwords, sessions (docs/security.md) ------------
+# Login captcha: "always" | "after_failure" (the username or the IP failed in the window) | "off".
+GUANXI_LOGIN_CAPTCHA = env.str("GUANXI_LOGIN_CAPTCHA", default="after_failure")
+GUANXI_LOCKOUT_FAILURES = env.int("GUANXI_LOCKOUT_FAILURES", default=5)
+GUANXI_LOCKOUT_WINDOW_MINUTES = env.int("GUANXI_LOCKOUT_WINDOW_MINUTES", default=15)
+GUANXI_LOCKOUT_MINUTES = env.int("GUANXI_LOCKOUT_MINUTES", default=30)
+# SMS codes: a class with send(mobile, message); the default only logs the message.
+GUANXI_SMS_SENDER = env.str("GUANXI_SMS_SENDER", default="guanxi.accounts.sms.ConsoleSmsSender")
+GUANXI_LOGIN_SMS_2FA = env.bool("GUANXI_LOGIN_SMS_2FA", default=False)
+GUANXI_PASSWORD_MIN_LENGTH = env.int("GUANXI_PASSWORD_MIN_LENGTH", default=10)
+GUANXI_PASSWORD_CLASSES = env.int("GUANXI_PASSWORD_CLASSES", default=3)
+GUANXI_PASSWORD_HISTORY = env.int("GUANXI_PASSWORD_HISTORY", default=5)
+GUANXI_PASSWORD_MAX_AGE_DAYS = env.int("GUANXI_PASSWORD_MAX_AGE_DAYS", default=90)  # 0 = never
+GUANXI_SESSION_IDLE_MINUTES = env.int("GUANXI_SESSION_IDLE_MINUTES", default=30)
+GUANXI_SESSION_MAX_HOURS = env.int("GUANXI_SESSION_MAX_HOURS", default=12)
+GUANXI_MAX_SESSIONS = env.int("GUANXI_MAX_SESSIONS", default=3)  # per user; 0 = unlimited
+GUANXI_SESSION_LIMIT_POLICY = env.str("GUANXI_SESSION_LIMIT_POLICY", default="end_oldest")
+OTP_TOTP_ISSUER = env.str("GUANXI_OTP_ISSUER", default="Guanxi")
+CAPTCHA_IMAGE_SIZE = (120, 40)
+CAPTCHA_TIMEOUT = 10  # minutes a captcha challenge stays valid
 
 # --- i18n -----------------------------------------------------------------------------
 LANGUAGE_CODE = env.str("GUANXI_LANGUAGE", default="zh-hans")
@@ -207,6 +245,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several models have a "status" (and roles two scope fields with one choice set).
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "guanxi.customers.choices.CustomerStatus",
+        "UserStatusEnum": "guanxi.accounts.choices.UserStatus",
+        "UserWritableStatusEnum": "guanxi.accounts.org_api.WRITABLE_STATUSES",
+        "DataScopeEnum": "guanxi.core.scopes.SCOPE_CHOICES",
+    },
 }
 
 # --- cache ----------------------------------------------------------------------------

@@ -11,7 +11,11 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("guanxi.api")),
     path("", include("guanxi.accounts.urls")),
+    path("captcha/", include("captcha.urls")),
     path("customers/", include("guanxi.customers.urls")),
+    path("settings/org/", include("guanxi.accounts.admin_urls")),
+    path("settings/audit/", include("guanxi.audit.urls")),
+    path("notifications/", include("guanxi.workflow.urls")),
     path("settings/", include("guanxi.core.urls")),
 ]
 

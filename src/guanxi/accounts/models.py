@@ -53,6 +53,7 @@ class Role(models.Model):
     read_scope = models.CharField(_("查看范围"), max_length=20, choices=SCOPE_CHOICES, default=OWN)
     write_scope = models.CharField(_("编辑范围"), max_length=20, choices=SCOPE_CHOICES, default=OWN)
     is_system = models.BooleanField(_("系统内置"), default=False)
+    require_2fa = models.BooleanField(_("强制双因素认证"), default=False)
 
     class Meta:
         verbose_name = _("角色")
@@ -63,7 +64,13 @@ class Role(models.Model):
 
 
 class GuanxiUserManager(UserManager):
-    pass
+    """``create_user`` stores a hash without ``set_password``; stamp the password's age here
+    so a freshly created account is not taken for one with an expired password."""
+
+    def _create_user_object(self, username, email, password, **extra_fields):  # noqa: ANN001, ANN202
+        if password is not None:
+            extra_fields.setdefault("password_changed_at", timezone.now())
+        return super()._create_user_object(username, email, password, **extra_fields)
 
 
 class User(AbstractUser):
@@ -88,12 +95,19 @@ class User(AbstractUser):
     locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
     lock_reason = models.CharField(_("锁定原因"), max_length=255, blank=True)
     roles = models.ManyToManyField(Role, blank=True, related_name="users", verbose_name=_("角色"))
+    password_changed_at = models.DateTimeField(_("密码修改时间"), null=True, blank=True)
+    must_change_password = models.BooleanField(_("下次登录须修改密码"), default=False)
+    deleted_at = models.DateTimeField(_("删除时间"), null=True, blank=True)
 
     objects = GuanxiUserManager()
 
     class Meta:
         verbose_name = _("用户")
         ordering = ["id"]
+        permissions = [
+            ("export_user", _("导出用户")),
+            ("view_sensitive_user", _("查看用户敏感信息")),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.username
@@ -106,6 +120,70 @@ class User(AbstractUser):
         if self.status != UserStatus.LOCKED:
             return False
         return self.locked_until is None or self.locked_until > timezone.now()
+
+
+class RoleScope(models.Model):
+    """A role's data scope for one object type; object types without a row use the role's
+    own ``read_scope``/``write_scope``."""
+
+    role = models.ForeignKey(Role, models.CASCADE, related_name="scopes", verbose_name=_("角色"))
+    object_type = models.CharField(_("对象类型"), max_length=32)
+    read_scope = models.CharField(_("查看范围"), max_length=20, choices=SCOPE_CHOICES, default=OWN)
+    write_scope = models.CharField(_("编辑范围"), max_length=20, choices=SCOPE_CHOICES, default=OWN)
+
+    class Meta:
+        verbose_name = _("数据范围")
+        constraints = [
+            models.UniqueConstraint(fields=["role", "object_type"], name="rolescope_unique")
+        ]
+
+
+class PasswordHistory(models.Model):
+    """Earlier password hashes, so the policy can refuse reusing the last N."""
+
+    user = models.ForeignKey(User, models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+
+
+class LoginAttempt(models.Model):
+    """One sign-in attempt (web or API); failures in a window drive the lockout."""
+
+    username = models.CharField(_("用户名"), max_length=150)
+    user = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
+    occurred_at = models.DateTimeField(_("时间"), default=timezone.now)
+    ip = models.GenericIPAddressField(_("IP"), null=True, blank=True)
+    user_agent = models.CharField(_("客户端"), max_length=255, blank=True)
+    channel = models.CharField(_("渠道"), max_length=16, default="web")  # web | api
+    success = models.BooleanField(_("成功"), default=False)
+    reason = models.CharField(_("原因"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("登录记录")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["username", "occurred_at"], name="loginattempt_user_idx"),
+            models.Index(fields=["ip", "occurred_at"], name="loginattempt_ip_idx"),
+        ]
+
+
+class SmsCode(models.Model):
+    """A one-time SMS verification code; only its hash is stored, attempts are counted."""
+
+    user = models.ForeignKey(User, models.CASCADE, related_name="+", null=True, blank=True)
+    mobile = models.CharField(max_length=20)
+    purpose = models.CharField(max_length=32)  # login | reset_password | ...
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["mobile", "purpose", "-id"], name="smscode_lookup_idx")]
 
 
 class ApiToken(models.Model):

@@ -17,6 +17,12 @@ CUSTOMER_ALL = [
     "customers.view_sensitive_customer",
     "customers.export_customer",
 ]
+TAG_ALL = [
+    "customers.view_tag",
+    "customers.add_tag",
+    "customers.change_tag",
+    "customers.delete_tag",
+]
 DICTIONARY_ALL = [
     "core.view_dictionarytype",
     "core.add_dictionaryitem",
@@ -25,13 +31,16 @@ DICTIONARY_ALL = [
     "core.view_dictionaryitem",
 ]
 
+# Apps whose every permission the admin role holds (users, roles, audit, workflow ...).
+ADMIN_APPS = ["accounts", "core", "customers", "audit", "workflow"]
+
 # code: (name, description, permissions, read scope, write scope)
 DEFAULT_ROLES: dict[str, tuple[str, str, list[str] | str, str, str]] = {
     "admin": ("系统管理员", "用户、角色、系统设置、备份与审计", "__all__", ALL, ALL),
     "data_admin": (
         "数据管理员",
         "数据字典、导入、去重合并、质量检查、审核",
-        CUSTOMER_ALL + DICTIONARY_ALL,
+        CUSTOMER_ALL + TAG_ALL + DICTIONARY_ALL,
         ALL,
         ALL,
     ),
@@ -70,11 +79,7 @@ DEFAULT_ROLES: dict[str, tuple[str, str, list[str] | str, str, str]] = {
 
 def _permissions(spec: list[str] | str) -> list[Permission]:
     if spec == "__all__":
-        return list(
-            Permission.objects.filter(
-                content_type__app_label__in=["accounts", "core", "customers", "audit"]
-            )
-        )
+        return list(Permission.objects.filter(content_type__app_label__in=ADMIN_APPS))
     perms = []
     for dotted in spec:
         app_label, codename = dotted.split(".")

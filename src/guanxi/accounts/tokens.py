@@ -36,6 +36,13 @@ def token_revoke(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
+def revoke_user_tokens(user: User) -> int:
+    """Revoke every live token of ``user`` (on disable, lock, delete or password reset)."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     """``Authorization: Bearer <token>``; locked/disabled users are refused on every call."""
 

@@ -23,7 +23,8 @@ class AuditEntry(models.Model):
     occurred_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        models.SET_NULL,
+        # Never cascade into the log: users are soft-deleted, and rows here are append-only.
+        models.DO_NOTHING,
         null=True,
         blank=True,
         related_name="+",
@@ -47,7 +48,9 @@ class AuditEntry(models.Model):
     class Meta:
         verbose_name = _("审计日志")
         ordering = ["-id"]
+        permissions = [("export_auditentry", _("导出审计日志"))]
         indexes = [
+            models.Index(fields=["action", "-id"], name="audit_action_idx"),
             models.Index(fields=["object_type", "object_id", "-id"], name="audit_object_idx"),
             models.Index(fields=["actor", "-id"], name="audit_actor_idx"),
         ]

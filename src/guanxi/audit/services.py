@@ -1,15 +1,25 @@
 """Writing audit entries. Called inside the service's transaction so the entry and the
-change commit (or roll back) together; refusals are written in their own transaction."""
+change commit (or roll back) together; refusals are written in their own transaction.
+
+Each entry's ``entry_hash`` is a keyed HMAC over everything the audit page shows, chained
+through ``prev_hash``; ``guanxi.audit.verify`` walks the chain. See docs/audit.md.
+"""
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
+import hmac
+import ipaddress
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC
+from functools import lru_cache
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -29,30 +39,68 @@ class RequestMeta:
 
     @classmethod
     def from_request(cls, request: Any) -> RequestMeta:
-        ip = request.META.get("REMOTE_ADDR") or None
+        ip = normalize_ip(request.META.get("REMOTE_ADDR"))
         return cls(ip=ip, user_agent=(request.META.get("HTTP_USER_AGENT") or "")[:255])
 
 
-def _canonical(entry: AuditEntry) -> bytes:
-    payload = {
-        "occurred_at": entry.occurred_at.isoformat(),
-        "actor": entry.actor_id,
-        "actor_username": entry.actor_username,
-        "ip": entry.ip,
-        "action": entry.action,
-        "object_type": entry.object_type,
-        "object_id": entry.object_id,
-        "changes": entry.changes,
-        "params": entry.params,
-        "result": entry.result,
-        "error_code": entry.error_code,
-        "prev_hash": entry.prev_hash,
-    }
-    return json.dumps(payload, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False).encode()
+def normalize_ip(value: Any) -> str | None:
+    """The address as the database gives it back (PostgreSQL ``inet`` lower-cases and
+    compresses IPv6), so the hash computed before the insert matches the stored row;
+    anything that is not an address is dropped rather than failing the audited action."""
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(str(value).strip()))
+    except ValueError:
+        return None
+
+
+# Version 2 covers every column the audit page shows (user agent and object name too) and is
+# keyed: without the key (kept outside the database) a DBA who edits a row cannot recompute a
+# valid chain. The version is inside the hashed payload so a future form never collides.
+HASH_VERSION = 2
+HASHED_FIELDS = (
+    "occurred_at",
+    "actor_id",
+    "actor_username",
+    "ip",
+    "user_agent",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "changes",
+    "params",
+    "result",
+    "error_code",
+    "prev_hash",
+)
+
+
+@lru_cache(maxsize=2)
+def _chain_key(spec: str) -> bytes:
+    """A key for the chain only, derived from the blind-index key (which lives with the
+    encryption keys outside the database and, unlike them, is never rotated)."""
+    return hmac.new(base64.b64decode(spec), b"guanxi.audit.chain", hashlib.sha256).digest()
+
+
+def canonical(values: Mapping[str, Any]) -> bytes:
+    """The exact bytes an entry's hash covers: the hashed columns as sorted, compact JSON."""
+    payload = {name: values[name] for name in HASHED_FIELDS}
+    payload["occurred_at"] = values["occurred_at"].astimezone(UTC).isoformat()
+    payload["v"] = HASH_VERSION
+    # Every value is JSON-native by now (``_jsonable`` ran on the JSON columns).
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def digest_values(values: Mapping[str, Any]) -> str:
+    """``entry_hash`` for a row given as a mapping of the hashed columns (verify's fast path)."""
+    key = _chain_key(settings.BLIND_INDEX_KEY)
+    return hmac.digest(key, canonical(values), "sha256").hex()
 
 
 def entry_digest(entry: AuditEntry) -> str:
-    return hashlib.sha256(_canonical(entry)).hexdigest()
+    return digest_values({name: getattr(entry, name) for name in HASHED_FIELDS})
 
 
 def _jsonable(value: Any) -> Any:
@@ -82,19 +130,21 @@ def audit_record(
     user = actor if getattr(actor, "is_authenticated", False) else None
     with transaction.atomic():
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+        # Values are cut to their column sizes before hashing: the hash must cover exactly
+        # what the database keeps (PostgreSQL would refuse an overlong value anyway).
         entry = AuditEntry(
             actor=user,
-            actor_username=getattr(user, "username", "") or "",
-            ip=meta.ip,
-            user_agent=meta.user_agent,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id or ""),
+            actor_username=(getattr(user, "username", "") or "")[:150],
+            ip=normalize_ip(meta.ip),
+            user_agent=(meta.user_agent or "")[:255],
+            action=action[:64],
+            object_type=str(object_type or "")[:64],
+            object_id=str(object_id or "")[:64],
             object_repr=str(object_repr)[:255],
             changes=_jsonable(changes or {}),
             params=_jsonable(params or {}),
             result=result,
-            error_code=error_code,
+            error_code=(error_code or "")[:16],
             prev_hash=head.last_hash,
         )
         entry.entry_hash = entry_digest(entry)

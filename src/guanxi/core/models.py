@@ -64,6 +64,8 @@ class BusinessModel(models.Model):
     # Data-scope paths (see core.scopes): which fields hold the owner and the department.
     scope_owner_field = "owner"
     scope_department_field = "department"
+    # Object type of the per-role scopes (accounts.RoleScope); None means the model name.
+    scope_object_type: str | None = None
 
     class Meta:
         abstract = True

@@ -1,8 +1,10 @@
 """The one place that turns (user, model, action) into a row filter.
 
-Scopes: own records / own department / own department and below / all — per role, separately
-for reading and writing. The widest scope among a user's roles wins. Every business read
-goes through ``ScopedQuerySet.restrict`` which calls ``scope_q``.
+Scopes: own records / own department / own department and below / all — per role and object
+type (``accounts.RoleScope``, falling back to the role's defaults), separately for reading and
+writing. The widest scope among a user's roles wins. Every business read goes through
+``ScopedQuerySet.restrict`` which calls ``scope_q``; a model names its object type with
+``scope_object_type`` (default: its model name).
 """
 
 from __future__ import annotations
@@ -22,30 +24,69 @@ SCOPE_CHOICES = [
     (DEPARTMENT_TREE, _("本部门及下级")),
     (ALL, _("全部")),
 ]
+# Object types whose data scope a role sets separately (RoleScope rows); apps add theirs here.
+SCOPED_OBJECT_TYPES: dict[str, Any] = {"customer": _("客户")}
 _RANK = {OWN: 1, DEPARTMENT: 2, DEPARTMENT_TREE: 3, ALL: 4}
 NOTHING = Q(pk__in=[])
 
 
-def effective_scope(user: Any, action: str) -> str | None:
-    """Widest scope among the user's roles for reading ("view") or writing (anything else)."""
+def object_type_of(model: type[Model]) -> str:
+    """The object type a model's rows are scoped as (``scope_object_type``, else its name)."""
+    return getattr(model, "scope_object_type", None) or model._meta.model_name
+
+
+def _role_scopes(user: Any) -> list[tuple[str, str, dict[str, tuple[str, str]]]]:
+    """Every role of ``user`` as (read, write, {object_type: (read, write)}), in one query.
+
+    Cached on the user object, which lives for one request only, so an admin's change to a
+    role applies from the next request on.
+    """
+    cached = getattr(user, "_guanxi_role_scopes", None)
+    if cached is None:
+        roles: dict[int, tuple[str, str, dict[str, tuple[str, str]]]] = {}
+        rows = user.roles.values_list(
+            "pk",
+            "read_scope",
+            "write_scope",
+            "scopes__object_type",
+            "scopes__read_scope",
+            "scopes__write_scope",
+        )
+        for pk, read, write, object_type, type_read, type_write in rows:
+            role = roles.setdefault(pk, (read, write, {}))
+            if object_type:
+                role[2][object_type] = (type_read, type_write)
+        cached = list(roles.values())
+        user._guanxi_role_scopes = cached
+    return cached
+
+
+def effective_scope(user: Any, action: str, object_type: str | None = None) -> str | None:
+    """Widest scope among the user's roles for ``object_type``: the read scope for "view",
+    the write scope for anything else (add, change, delete, status ...).
+
+    A role's RoleScope row for the object type wins over its default scopes; without an
+    object type only the defaults count. None means "no rows at all".
+    """
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     if user.is_superuser:
         return ALL
-    cache_attr = "_guanxi_scope_cache"
-    cache = getattr(user, cache_attr, None)
+    kind = 1 if action == "view" else 2
+    cache = getattr(user, "_guanxi_scope_cache", None)
     if cache is None:
         cache = {}
-        setattr(user, cache_attr, cache)
-    kind = "read" if action == "view" else "write"
-    if kind not in cache:
+        user._guanxi_scope_cache = cache
+    key = (kind, object_type)
+    if key not in cache:
         best: str | None = None
-        for role in user.roles.all():
-            scope = role.read_scope if kind == "read" else role.write_scope
-            if best is None or _RANK[scope] > _RANK[best]:
+        for read, write, per_type in _role_scopes(user):
+            scopes = per_type.get(object_type or "", (read, write))
+            scope = scopes[kind - 1]
+            if scope in _RANK and (best is None or _RANK[scope] > _RANK[best]):
                 best = scope
-        cache[kind] = best
-    return cache[kind]
+        cache[key] = best
+    return cache[key]
 
 
 def department_ids(user: Any, *, with_descendants: bool) -> list[int]:
@@ -69,7 +110,7 @@ def department_ids(user: Any, *, with_descendants: bool) -> list[int]:
 
 def scope_q(user: Any, model: type[Model], action: str = "view") -> Q | None:
     """Filter for the rows ``user`` may touch with ``action``; None means every row."""
-    scope = effective_scope(user, action)
+    scope = effective_scope(user, action, object_type_of(model))
     if scope is None:
         return NOTHING
     if scope == ALL:

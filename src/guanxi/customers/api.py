@@ -16,16 +16,16 @@ from guanxi.audit.services import RequestMeta
 from guanxi.core.api_errors import error_body
 from guanxi.core.api_schema import COMMON_ERRORS, ERROR_SCHEMA
 from guanxi.core.errors import StaleVersion
-from guanxi.core.masking import mask
 from guanxi.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, BadCursor
-from guanxi.customers import selectors, services
+from guanxi.customers import reveal, selectors, services
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.filters import CustomerFilter
 from guanxi.customers.models import Customer
 
 
 class CustomerSerializer(serializers.Serializer):
-    """The read shape of a customer; personal values masked unless the caller may see them."""
+    """The read shape of a customer. Personal values: masked in lists (``listing`` in the
+    context) for everyone, in full on one record for its owner and sensitive-data holders."""
 
     id = serializers.IntegerField()
     code = serializers.CharField()
@@ -78,10 +78,11 @@ class CustomerSerializer(serializers.Serializer):
                 "version",
             )
         }
-        full = selectors.can_view_sensitive(user, customer)
+        personal = selectors.sensitive_values(
+            user, customer, listing=self.context.get("listing", False)
+        )
         for field in ("mobile", "phone", "email", "uscc"):
-            value = getattr(customer, field) or ""
-            data[field] = value if full else mask(field, value)
+            data[field] = personal[field]
         data["tags"] = sorted(t.name for t in customer.tags.all())
         data["created_at"] = serializers.DateTimeField().to_representation(customer.created_at)
         data["updated_at"] = serializers.DateTimeField().to_representation(customer.updated_at)
@@ -182,8 +183,8 @@ def _filter_parameters() -> list[OpenApiParameter]:
     return params
 
 
-def _record(request: Request, customer: Customer) -> dict[str, Any]:
-    return CustomerSerializer(customer, context={"request": request}).data
+def _record(request: Request, customer: Customer, *, listing: bool = False) -> dict[str, Any]:
+    return CustomerSerializer(customer, context={"request": request, "listing": listing}).data
 
 
 def _stale_response(request: Request, exc: StaleVersion) -> Response:
@@ -222,7 +223,7 @@ class CustomerListView(APIView):
             return Response(
                 error_body("ERR-006", errors={"cursor": ["无效的分页游标"]}), status=422
             )
-        items = [_record(request, c) for c in page.items]
+        items = [_record(request, c, listing=True) for c in page.items]
         return Response({"items": items, "next_cursor": page.next_cursor})
 
     @extend_schema(
@@ -388,9 +389,55 @@ class CustomerHistoryView(APIView):
         return Response({"items": items})
 
 
+class RevealSerializer(serializers.Serializer):
+    # Not required here: the service answers 404 outside the scope before judging the field.
+    field = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
+REVEAL_SCHEMA = inline_serializer(
+    "RevealedValue", fields={"field": serializers.CharField(), "value": serializers.CharField()}
+)
+
+
+class CustomerRevealView(APIView):
+    @extend_schema(
+        operation_id="customers_reveal",
+        summary="Reveal one personal value (audited)",
+        description=(
+            "Answers one of mobile, phone, email, uscc, id_number in full to the record's "
+            "owner or a holder of customers.view_sensitive_customer; 403 for other callers "
+            "who can see the record, 404 outside the caller's scope, 422 for another field. "
+            "Every call is audited as customer.reveal (the value itself is never logged)."
+        ),
+        request=RevealSerializer,
+        responses={
+            200: REVEAL_SCHEMA,
+            403: ERROR_SCHEMA,
+            404: ERROR_SCHEMA,
+            422: ERROR_SCHEMA,
+            **COMMON_ERRORS,
+        },
+        tags=["customers"],
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        body = RevealSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        field = body.validated_data["field"]
+        value = reveal.customer_reveal(
+            actor=request.user,
+            customer_id=pk,
+            field=field,
+            meta=RequestMeta.from_request(request),
+        )
+        response = Response({"field": field, "value": value})
+        response["Cache-Control"] = "no-store"
+        return response
+
+
 urlpatterns = [
     path("customers", CustomerListView.as_view(), name="customers"),
     path("customers/<str:pk>", CustomerDetailView.as_view(), name="customer"),
     path("customers/<str:pk>/status", CustomerStatusView.as_view(), name="customer-status"),
     path("customers/<str:pk>/history", CustomerHistoryView.as_view(), name="customer-history"),
+    path("customers/<str:pk>/reveal", CustomerRevealView.as_view(), name="customer-reveal"),
 ]

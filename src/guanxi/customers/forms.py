@@ -101,7 +101,7 @@ def _text(label: Any, max_length: int, **attrs: Any) -> forms.CharField:
 
 def owner_choices(user: Any) -> list[tuple[int, str]]:
     """People whose customers ``user`` can see (the owner filter offers nobody else)."""
-    scope = effective_scope(user, "view")
+    scope = effective_scope(user, "view", "customer")
     people = User.objects.filter(is_active=True).only("id", "name", "username")
     if scope in (DEPARTMENT, DEPARTMENT_TREE):
         ids = department_ids(user, with_descendants=scope == DEPARTMENT_TREE)

@@ -94,6 +94,8 @@ class Customer(BusinessModel):
     last_follow_up_at = models.DateTimeField(_("最近跟进时间"), null=True, blank=True)
     search_tokens = models.TextField(blank=True, default="", editable=False)
 
+    scope_object_type = "customer"
+
     class Meta:
         verbose_name = _("客户")
         verbose_name_plural = _("客户")

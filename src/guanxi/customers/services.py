@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -124,7 +125,7 @@ def _resolve_owner(actor: Any, owner_id: Any) -> User:
         owner = User.objects.select_related("department").get(pk=int(owner_id), is_active=True)
     except (User.DoesNotExist, TypeError, ValueError):
         owner = None
-    scope = effective_scope(actor, "change")
+    scope = effective_scope(actor, "change", Customer.scope_object_type)
     allowed = owner is not None and (
         scope == ALL
         or (
@@ -134,8 +135,6 @@ def _resolve_owner(actor: Any, owner_id: Any) -> User:
         )
     )
     if not allowed:
-        from django.core.exceptions import ValidationError
-
         raise ValidationError({"owner_id": [MSG_OWNER_INVALID]})
     return owner
 
@@ -304,8 +303,6 @@ def customer_change_status(
     """Move a customer to another status, recording the transition as an event row."""
     require_perm(actor, "customers.change_customer")
     if status not in CustomerStatus.values:
-        from django.core.exceptions import ValidationError
-
         raise ValidationError({"status": [_("无效的客户状态")]})
     with transaction.atomic():
         current = _locked_for_write(actor, customer)

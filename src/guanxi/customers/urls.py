@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/edit/", views.customer_edit, name="edit"),
     path("<int:pk>/status/", views.customer_change_status, name="change_status"),
     path("<int:pk>/delete/", views.customer_delete, name="delete"),
+    path("<int:pk>/reveal/", views.customer_reveal, name="reveal"),
 ]

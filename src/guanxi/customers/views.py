@@ -3,6 +3,7 @@ customers.services; this module only turns requests into calls and results into 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -22,10 +23,10 @@ from guanxi.audit.models import AuditEntry
 from guanxi.audit.services import RequestMeta
 from guanxi.core import regions
 from guanxi.core.dictionaries import dictionary_labels
-from guanxi.core.errors import DomainError, NotFound, StaleVersion
+from guanxi.core.errors import DomainError, NotFound, PermissionDenied, StaleVersion
 from guanxi.core.masking import mask
 from guanxi.core.pagination import BadCursor
-from guanxi.customers import selectors, services
+from guanxi.customers import reveal, selectors, services
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.filters import clean_ordering
 from guanxi.customers.forms import (
@@ -71,6 +72,14 @@ def _get(request: HttpRequest, pk: int, action: str = "view") -> Customer:
         raise Http404() from exc
 
 
+def _get_for_write(request: HttpRequest, pk: int, perm: str) -> Customer:
+    """404 outside the read scope, then 403 without ``perm``, then 404 outside the write
+    scope: a record the user cannot see never answers differently from a missing one."""
+    _get(request, pk)
+    _require(request, perm)
+    return _get(request, pk, action="change")
+
+
 def _error_text(exc: DomainError) -> str:
     return MSG_ERROR % {"message": exc.message, "code": exc.code}
 
@@ -89,10 +98,46 @@ def _labels(codes: tuple[str, ...]) -> dict[str, dict[str, str]]:
     return {code: dictionary_labels(code) for code in codes}
 
 
+_PHONE_HREF = re.compile(r"\+?[0-9][0-9 ()\-]{2,39}")
+_EMAIL_HREF = re.compile(r"[^\s\"'<>@:/?#]+@[^\s\"'<>@:/?#]+")
+
+
+def contact_href(field: str, value: str) -> str:
+    """A ``tel:``/``mailto:`` link for a value shown in full; none for a value that does not
+    look like a phone or an address (stored data is validated, but a link is only ever built
+    from a value of the right shape, and the template escapes it besides)."""
+    if field in ("mobile", "phone") and _PHONE_HREF.fullmatch(value):
+        return "tel:" + value.replace(" ", "")
+    if field == "email" and _EMAIL_HREF.fullmatch(value):
+        return "mailto:" + value
+    return ""
+
+
+def personal_items(
+    user: Any, customer: Customer, *, listing: bool, fields: tuple[str, ...] = SENSITIVE_INPUTS
+) -> dict[str, dict[str, Any]]:
+    """Each personal field as a page shows it: the value (masked or not), a contact link for a
+    full value, and whether a "显示" button is offered (masked, and the user may reveal)."""
+    shown = selectors.sensitive_values(user, customer, listing=listing)
+    full = selectors.shows_sensitive(user, customer, listing=listing)
+    may_reveal = not full and selectors.can_view_sensitive(user, customer)
+    return {
+        f: {
+            "field": f,
+            "value": shown[f],
+            "masked": not full,
+            "can_reveal": may_reveal and bool(shown[f]),
+            "href": contact_href(f, shown[f]) if full else "",
+            "customer_id": customer.pk,
+        }
+        for f in fields
+    }
+
+
 def _personal(user: Any, customer: Customer) -> dict[str, str]:
-    full = selectors.can_view_sensitive(user, customer)
+    """Values for the edit form: in full for permitted users, never masked text."""
     values = {f: getattr(customer, f) or "" for f in SENSITIVE_INPUTS}
-    return values if full else {f: mask(f, v) for f, v in values.items()}
+    return values if selectors.can_view_sensitive(user, customer) else dict.fromkeys(values, "")
 
 
 # --- history and conflict tables ----------------------------------------------------------
@@ -187,8 +232,11 @@ def change_history_rows(
     return rows
 
 
-def conflict_rows(current: Customer, submitted: dict[str, Any]) -> list[dict[str, Any]]:
-    """Fields where the record as it is now differs from what the user submitted."""
+def conflict_rows(
+    current: Customer, submitted: dict[str, Any], *, full: bool = True
+) -> list[dict[str, Any]]:
+    """Fields where the record as it is now differs from what the user submitted (personal
+    values masked unless ``full``: a conflict must not unmask what the edit form hid)."""
     labels = _labels(DETAIL_LABELS)
     fmt = ValueFormatter(labels, [])
     rows = []
@@ -198,6 +246,8 @@ def conflict_rows(current: Customer, submitted: dict[str, Any]) -> list[dict[str
             if field == "tags"
             else getattr(current, field, None)
         )
+        if field in SENSITIVE_INPUTS and not full:
+            now = mask(field, now or "")
         if field == "tags":
             mine = sorted(mine)
         if (now or "") != (mine or ""):
@@ -229,7 +279,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "customer": c,
-            "mobile": _personal(user, c)["mobile"],
+            "mobile": personal_items(user, c, listing=True, fields=("mobile",))["mobile"],
             "industry": labels["industry"].get(c.industry, c.industry),
             "category": labels["customer_category"].get(c.category, c.category),
         }
@@ -327,8 +377,7 @@ def _initial(customer: Customer, personal: dict[str, str], full: bool) -> dict[s
 @login_required
 @require_http_methods(["GET", "POST"])
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, "customers.change_customer")
-    customer = _get(request, pk, action="change")
+    customer = _get_for_write(request, pk, "customers.change_customer")
     full = selectors.can_view_sensitive(request.user, customer)
     if request.method == "GET":
         form = CustomerForm(
@@ -350,7 +399,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except StaleVersion as exc:
             customer = _get(request, pk)
-            conflicts = conflict_rows(customer, form.service_data())
+            conflicts = conflict_rows(customer, form.service_data(), full=full)
             data = request.POST.copy()
             data["version"] = str(customer.version)
             form = CustomerForm(data, hidden_sensitive=not full)
@@ -378,9 +427,13 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _get(request, pk)
     labels = _labels(DETAIL_LABELS)
     user = request.user
+    may_change = user.has_perm("customers.change_customer")
+    may_delete = user.has_perm("customers.delete_customer")
+    # Buttons only for records the user could actually change (inside the write scope).
+    writable = (may_change or may_delete) and selectors.customer_writable(user, customer)
     context = {
         "customer": customer,
-        "personal": _personal(user, customer),
+        "personal": personal_items(user, customer, listing=False),
         "industry": labels["industry"].get(customer.industry, customer.industry),
         "category": labels["customer_category"].get(customer.category, customer.category),
         "source": labels["customer_source"].get(customer.source, customer.source),
@@ -391,8 +444,8 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "status_form": StatusChangeForm(
             initial={"status": customer.status, "version": customer.version}
         ),
-        "can_change": user.has_perm("customers.change_customer"),
-        "can_delete": user.has_perm("customers.delete_customer"),
+        "can_change": writable and may_change,
+        "can_delete": writable and may_delete,
     }
     return render(request, "customers/detail.html", context)
 
@@ -401,8 +454,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def customer_change_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The modal on the detail page posts here; GET is the same form without JavaScript."""
-    _require(request, "customers.change_customer")
-    customer = _get(request, pk)
+    customer = _get_for_write(request, pk, "customers.change_customer")
     form = StatusChangeForm(
         request.POST or None, initial={"status": customer.status, "version": customer.version}
     )
@@ -445,8 +497,7 @@ def customer_change_status(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def customer_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation (no-JS path); POST moves the customer to the recycle bin."""
-    _require(request, "customers.delete_customer")
-    customer = _get(request, pk)
+    customer = _get_for_write(request, pk, "customers.delete_customer")
     if request.method == "GET":
         return render(request, "customers/delete_confirm.html", {"customer": customer})
     try:
@@ -458,3 +509,39 @@ def customer_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("customers:detail", pk=customer.pk)
     messages.success(request, MSG_DELETED % {"name": customer.name})
     return redirect("customers:list")
+
+
+@login_required
+@require_http_methods(["POST"])
+def customer_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "显示": one personal value in full (audited by the service). htmx swaps the value
+    in place; without JavaScript the value comes on a small page of its own."""
+    field = request.POST.get("field", "")
+    try:
+        value = reveal.customer_reveal(
+            actor=request.user, customer_id=pk, field=field, meta=_meta(request)
+        )
+    except NotFound as exc:
+        raise Http404() from exc
+    except PermissionDenied as exc:
+        raise HttpForbidden() from exc
+    except ValidationError as exc:
+        return HttpResponse(" ".join(exc.messages), status=422, content_type="text/plain")
+    item = {
+        "field": field,
+        "value": value,
+        "masked": False,
+        "can_reveal": False,
+        "href": contact_href(field, value),
+        "customer_id": pk,
+    }
+    htmx = getattr(request, "htmx", None)
+    if htmx:
+        response = render(request, "customers/_personal_value.html", {"item": item})
+    else:
+        customer = _get(request, pk)
+        context = {"customer": customer, "item": item, "label": field_label(field)}
+        response = render(request, "customers/reveal.html", context)
+    response["Cache-Control"] = "no-store"
+    patch_vary_headers(response, ("HX-Request",))
+    return response
