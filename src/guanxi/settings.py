@@ -161,9 +161,9 @@ API_TOKEN_TTL_HOURS = env.int("GUANXI_API_TOKEN_TTL_HOURS", default=24 * 7)
 # More than this many role/permission changes by one user within the window alert the admins.
 ANOMALY_ROLE_CHANGES = env.int("GUANXI_ANOMALY_ROLE_CHANGES", default=5)
 ANOMALY_WINDOW_MINUTES = env.int("GUANXI_ANOMALY_WINDOW_MINUTES", default=10)
-# A single record (detail page, API detail) shows personal values in full to its owner and to
-# holders of the sensitive-data permission; off, it masks them too and offers "显示" (audited).
-# Lists and search results always mask (see docs/user-guide.md).
+# Pages, API answers and search results show personal values in full to the record's owner
+# and to holders of the sensitive-data permission, masked to everyone else; off, they are
+# masked for everyone and permitted users reveal one value with "显示" (audited).
 SHOW_SENSITIVE_BY_DEFAULT = env.bool("GUANXI_SHOW_SENSITIVE_BY_DEFAULT", default=True)
 
 # --- security: sign-in, lockout, 2FA, passwords, sessions (docs/security.md) ------------
