@@ -20,6 +20,8 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.choices import UserStatus
 from guanxi.accounts.models import LoginAttempt, User
+from guanxi.accounts.sessions import end_user_sessions
+from guanxi.accounts.tokens import revoke_user_tokens
 from guanxi.audit.services import RequestMeta, audit_record
 
 LOCK_REASON = _("连续登录失败")
@@ -39,6 +41,9 @@ PASSWORD_EXPIRED = "password_expired"
 SESSION_LIMIT = "session_limit"
 LOCKOUT = "lockout"  # the counted failure that triggered a lock (also a reset point)
 COUNTED = (BAD_PASSWORD, BAD_OTP, BAD_SMS, LOCKOUT)
+# Refusals that make the login page ask for a captcha ("after_failure" mode): guessing, not
+# policy refusals of someone who gave the right password (session limit, expired password).
+CAPTCHA_TRIGGERS = (*COUNTED, UNKNOWN_USER, CAPTCHA, LOCKED, DISABLED)
 
 
 def max_failures() -> int:
@@ -89,7 +94,7 @@ def counted_failures(username: str, *, now: Any = None) -> int:
 
 
 def has_recent_failure(*, username: str = "", ip: str | None = None) -> bool:
-    """Any refused attempt by this username or from this IP inside the window (captcha)."""
+    """A guessing-type refusal by this username or from this IP inside the window (captcha)."""
     condition = Q()
     if username:
         condition |= Q(username=username[:150])
@@ -98,7 +103,9 @@ def has_recent_failure(*, username: str = "", ip: str | None = None) -> bool:
     if not condition:
         return False
     since = timezone.now() - window()
-    return LoginAttempt.objects.filter(condition, success=False, occurred_at__gte=since).exists()
+    return LoginAttempt.objects.filter(
+        condition, success=False, reason__in=CAPTCHA_TRIGGERS, occurred_at__gte=since
+    ).exists()
 
 
 def register_failure(
@@ -135,6 +142,11 @@ def _lock(user: User, attempt: LoginAttempt, failures: int, channel: str, meta: 
     current.lock_reason = str(LOCK_REASON)
     current.save(update_fields=["status", "locked_until", "lock_reason"])
     LoginAttempt.objects.filter(pk=attempt.pk).update(reason=LOCKOUT)
+    # A lock shuts the account like an administrator's lock does: sessions end, tokens die.
+    cut = {
+        "sessions_ended": end_user_sessions(current),
+        "tokens_revoked": revoke_user_tokens(current),
+    }
     user.status, user.locked_until, user.lock_reason = (
         current.status,
         current.locked_until,
@@ -151,6 +163,7 @@ def _lock(user: User, attempt: LoginAttempt, failures: int, channel: str, meta: 
             "window_minutes": int(window().total_seconds() // 60),
             "locked_until": current.locked_until,
             "channel": channel,
+            **cut,
         },
         meta=meta,
     )

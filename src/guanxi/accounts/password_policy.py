@@ -138,6 +138,18 @@ def must_change_password(user: User) -> bool:
     return bool(user.must_change_password) or password_expired(user)
 
 
+def _remember_current(user: User) -> None:
+    """Put the password being replaced into the history when it is not there yet.
+
+    ``create_user`` stores its hash without Django's ``password_changed`` hook, so the first
+    password an account had would otherwise never reach the history and could be reused.
+    """
+    if not history_size() or not user.pk or not user.has_usable_password():
+        return
+    if not PasswordHistory.objects.filter(user_id=user.pk, password=user.password).exists():
+        PasswordHistory.objects.create(user_id=user.pk, password=user.password)
+
+
 def password_set(*, user: User, raw_password: str, must_change: bool = False) -> None:
     """Validate ``raw_password`` against the policy and store it (history and
     ``password_changed_at`` are recorded by the validator hook).
@@ -146,6 +158,7 @@ def password_set(*, user: User, raw_password: str, must_change: bool = False) ->
     (the user's own change, an admin's reset) audit their action with its context.
     """
     password_validation.validate_password(raw_password, user)
+    _remember_current(user)
     user.set_password(raw_password)
     user.must_change_password = must_change
     user.save(update_fields=["password", "must_change_password"])

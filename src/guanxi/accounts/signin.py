@@ -110,7 +110,7 @@ def check_password_step(
             raise _status_refusal(candidate, AccountDisabled(), username, channel, meta)
         raise refuse(
             code=BAD_CREDENTIALS,
-            reason=lockout.BAD_PASSWORD if candidate else lockout.UNKNOWN_USER,
+            reason=_bad_password_reason(candidate),
             username=username,
             user=candidate,
             channel=channel,
@@ -122,6 +122,15 @@ def check_password_step(
         raise _status_refusal(user, exc, username, channel, meta) from None
     lockout.lift_expired_lock(user, meta)
     return user
+
+
+def _bad_password_reason(candidate: User | None) -> str:
+    """Guesses against a locked account are recorded but do not count: otherwise they would
+    carry over and re-lock the account soon after an administrator unlocks it. The answer
+    stays ERR-015, so the lock is not revealed without the password."""
+    if candidate is None:
+        return lockout.UNKNOWN_USER
+    return lockout.LOCKED if candidate.is_locked_now() else lockout.BAD_PASSWORD
 
 
 def _status_refusal(

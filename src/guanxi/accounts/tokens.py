@@ -61,12 +61,16 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         token = (
             ApiToken.objects.select_related("user", "user__department")
-            .filter(key_hash=_hash(raw), revoked_at__isnull=True, expires_at__gt=now)
+            .filter(key_hash=_hash(raw), expires_at__gt=now)
             .first()
         )
         if token is None:
             raise exceptions.AuthenticationFailed("invalid or expired token")
+        # Before the revocation check: locking or disabling revokes every token, and the
+        # contract (API.md) says the holder of one is told ERR-003/ERR-004, not just 401.
         ensure_may_sign_in(token.user)
+        if token.revoked_at is not None:
+            raise exceptions.AuthenticationFailed("invalid or expired token")
         if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token

@@ -85,11 +85,14 @@ class LoginVerifyView(View):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         found = login_flow.pending(request)
-        if found is None:
+        methods = signin.second_factor_methods(found[0]) if found else []
+        if not methods:
+            # Timed out, or the device went away meanwhile: start again from the password.
+            login_flow.clear_pending(request)
             messages.warning(request, MSG_PENDING_EXPIRED)
             return redirect("login")
         self.user, self.pending = found
-        self.methods = signin.second_factor_methods(self.user)
+        self.methods = methods
         return super().dispatch(request, *args, **kwargs)
 
     def render_form(self, form: SecondFactorForm, status: int = 200) -> HttpResponse:
