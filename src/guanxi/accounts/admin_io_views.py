@@ -104,18 +104,14 @@ def _confirm(request: HttpRequest) -> HttpResponse:
         data = signing.loads(request.POST["payload"], salt=_salt(request), max_age=PAYLOAD_MAX_AGE)
         rows = [user_io.ImportRow(int(line), dict(values)) for line, values in data["rows"]]
     except (signing.BadSignature, KeyError, TypeError, ValueError):
-        form = ImportForm()
-        form.add_error(None, MSG_EXPIRED)
-        return _page(request, {"form": form}, status=422)
+        return _page(request, {"page_errors": [MSG_EXPIRED]}, status=422)
     try:
         created = user_io.user_import(actor=request.user, rows=rows, meta=meta(request))
     except ValidationError:
         # Something changed since the preview (a username was taken meanwhile ...).
         return _preview(request, rows, filename=data.get("file", ""))
     except DomainError as exc:
-        form = ImportForm()
-        form.add_error(None, error_text(exc))
-        return _page(request, {"form": form}, status=403)
+        return _page(request, {"page_errors": [error_text(exc)]}, status=403)
     response = render(request, "accounts/admin/import_done.html", {"created": created})
     add_never_cache_headers(response)
     return response

@@ -48,6 +48,9 @@ class TreeNode:
     department: Department
     depth: int
     has_children: bool
+    # Live members of the department and all below it: what its link to the user list
+    # (which includes sub-departments) shows.
+    total_members: int = 0
 
 
 def department_tree(*, actor: Any) -> list[TreeNode]:
@@ -66,6 +69,13 @@ def department_tree(*, actor: Any) -> list[TreeNode]:
             walk(dept.pk, depth + 1)
 
     walk(None, 0)
+    totals = {node.department.pk: node.department.member_count for node in out}
+    for node in reversed(out):  # children come after their parent: add them bottom-up
+        parent_id = node.department.parent_id
+        if parent_id in totals:
+            totals[parent_id] += totals[node.department.pk]
+    for node in out:
+        node.total_members = totals[node.department.pk]
     return out
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from django import template
 from django.http import QueryDict
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
@@ -41,6 +43,20 @@ def alert_class(message_tags: str) -> str:
     """Django message level → Bootstrap alert colour ("error" is "danger" there)."""
     tag = (message_tags or "info").split()[-1]
     return ALERT_CLASSES.get(tag, tag)
+
+
+# Error codes and "YYYY-MM-DD HH:MM" times in messages must not wrap at their "-" or space.
+_UNBREAKABLE = re.compile(r"ERR-\d{3}|\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}(?::\d{2})?)?")
+
+
+@register.filter
+def keep_tokens(text: Any) -> SafeString:
+    """Escape a message and keep its error codes and times on one line (narrow alerts)."""
+    escaped = str(conditional_escape(text))
+    # Safe: the text is escaped above; only our own span is added around plain tokens.
+    return mark_safe(
+        _UNBREAKABLE.sub(lambda m: f'<span class="text-nowrap">{m.group(0)}</span>', escaped)
+    )
 
 
 @register.filter
