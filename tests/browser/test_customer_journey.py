@@ -8,89 +8,20 @@ pytest-django's ``live_server``. Screenshots go to ``$GUANXI_SCREENSHOT_DIR``
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import shot, watch_problems
 from tests.conftest import PASSWORD, customer_data
 
-# Playwright's sync API runs an event loop in the test thread; Django's ORM would otherwise
-# refuse to run from it (SynchronousOnlyOperation) in fixtures and teardown.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-SCREENSHOT_DIR = Path(
-    os.environ.get(
-        "GUANXI_SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "var" / "screenshots"
-    )
-)
 
 NAME = "杭州张三丰贸易有限公司"
 CONTACT = "张三丰"
 GOOD_MOBILE = "13912345678"
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing on CI (apt-get install chromium)")
-        pytest.skip("chromium not installed")
-    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            locale="zh-CN", viewport={"width": 1366, "height": 900}, timezone_id="Asia/Shanghai"
-        )
-        context.set_default_timeout(10_000)
-        pg = context.new_page()
-        try:
-            yield pg
-        finally:
-            context.close()
-            browser.close()
-
-
-def watch_problems(page: Page) -> list[str]:
-    """Collect uncaught JS errors, console errors, server errors and missing static files.
-
-    Chromium logs every 4xx document as a console error; the 422 of an invalid form is
-    expected, so bad responses are judged from the responses themselves instead.
-    """
-    problems: list[str] = []
-
-    def on_console(msg: Any) -> None:
-        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
-            problems.append(f"console: {msg.text}")
-
-    def on_response(response: Any) -> None:
-        if response.status >= 500 or (response.status == 404 and "/static/" in response.url):
-            problems.append(f"HTTP {response.status}: {response.url}")
-
-    page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
-    page.on("console", on_console)
-    page.on("response", on_response)
-    page.on("requestfailed", lambda req: problems.append(f"failed: {req.url} {req.failure}"))
-    return problems
-
-
-def shot(page: Page, name: str) -> None:
-    page.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"), full_page=True)
 
 
 def select_region(page: Page, field: str, value: str) -> None:

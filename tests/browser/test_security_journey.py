@@ -12,25 +12,14 @@ Screenshots go to ``$GUANXI_SCREENSHOT_DIR`` (default ``var/screenshots``), pref
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.browser.test_customer_journey import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    SCREENSHOT_DIR,
-    shot,
-    watch_problems,
-)
+from tests.browser.conftest import shot, watch_problems
 from tests.conftest import PASSWORD, customer_data
-
-# Playwright's sync API runs an event loop in the test thread (see test_customer_journey).
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,27 +27,6 @@ SERVICE_MOBILE = "13812345678"
 SERVICE_MASKED = "138****5678"
 REP_A_CUSTOMER = "杭州西湖茶叶有限公司"
 REP_B_CUSTOMER = "宁波港口物流有限公司"
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing on CI (apt-get install chromium)")
-        pytest.skip("chromium not installed")
-    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            locale="zh-CN", viewport={"width": 1366, "height": 900}, timezone_id="Asia/Shanghai"
-        )
-        context.set_default_timeout(10_000)
-        pg = context.new_page()
-        try:
-            yield pg
-        finally:
-            context.close()
-            browser.close()
 
 
 @pytest.fixture
