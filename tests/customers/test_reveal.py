@@ -279,9 +279,8 @@ def test_hostile_stored_values_are_escaped_and_never_linked(org, customer, clien
     assert "onclick='alert(2)'" not in html and "&#x27;alert(2)&#x27;" in html
     assert "mailto:" not in html and "tel:" not in html
     for field in ("email", "mobile"):
-        response = client.post(
-            reverse("customers:reveal", args=[customer.pk]), {"field": field}, HTTP_HX_REQUEST="true"
-        )
+        url = reverse("customers:reveal", args=[customer.pk])
+        response = client.post(url, {"field": field}, HTTP_HX_REQUEST="true")
         fragment = response.content.decode()
         assert "<script>" not in fragment and "<b>" not in fragment and "href" not in fragment
     assert api_reveal(client, customer.pk, "email").json()["value"] == HOSTILE_EMAIL  # JSON

@@ -67,7 +67,9 @@ class GuanxiUserManager(UserManager):
     """``create_user`` stores a hash without ``set_password``; stamp the password's age here
     so a freshly created account is not taken for one with an expired password."""
 
-    def _create_user_object(self, username, email, password, **extra_fields):  # noqa: ANN001, ANN202
+    def _create_user_object(
+        self, username: str, email: str | None, password: str | None, **extra_fields: object
+    ) -> User:
         if password is not None:
             extra_fields.setdefault("password_changed_at", timezone.now())
         return super()._create_user_object(username, email, password, **extra_fields)

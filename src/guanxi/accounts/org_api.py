@@ -21,6 +21,7 @@ from guanxi.accounts import selectors, services
 from guanxi.accounts.choices import Gender, UserStatus
 from guanxi.accounts.models import Department, Role, User
 from guanxi.accounts.permission_catalog import catalog, catalog_index, group_dotted
+from guanxi.accounts.service_support import check_perm_audited
 from guanxi.accounts.user_filters import ORDERINGS
 from guanxi.audit.services import RequestMeta
 from guanxi.core.api_errors import error_body
@@ -143,9 +144,9 @@ class DepartmentListView(APIView):
         tags=["organisation"],
     )
     def get(self, request: Request) -> Response:
+        qs = selectors.department_queryset(actor=request.user)  # 403 before judging the query
         query = DepartmentListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        qs = selectors.department_queryset(actor=request.user)
         try:
             page = paginate(
                 qs,
@@ -165,6 +166,12 @@ class DepartmentListView(APIView):
         tags=["organisation"],
     )
     def post(self, request: Request) -> Response:
+        check_perm_audited(  # 403 before judging the body
+            actor=request.user,
+            perm="accounts.add_department",
+            action="department.create",
+            meta=_meta(request),
+        )
         body = DepartmentWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -342,6 +349,7 @@ class UserListView(APIView):
         tags=["organisation"],
     )
     def get(self, request: Request) -> Response:
+        selectors.user_queryset(actor=request.user)  # 403 before judging the query
         query = UserListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         try:
@@ -364,6 +372,13 @@ class UserListView(APIView):
         tags=["organisation"],
     )
     def post(self, request: Request) -> Response:
+        check_perm_audited(  # 403 before judging the body
+            actor=request.user,
+            perm="accounts.add_user",
+            action="user.create",
+            target="user",
+            meta=_meta(request),
+        )
         body = UserCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)

@@ -73,3 +73,17 @@ def audited_refusals(action: str, target: str | None = None) -> Callable[[F], F]
 
 def field_error(field: str, message: Any) -> ValidationError:
     return ValidationError({field: [message]})
+
+
+def _check(*, actor: Any, perm: str, **_context: Any) -> None:
+    check_perm(actor, perm)
+
+
+def check_perm_audited(
+    *, actor: Any, perm: str, action: str, target: str | None = None, meta: Any = None
+) -> None:
+    """The permission half of a write, for views that refuse before judging the input (the API
+    answers 403, not a review of the body, to someone who may not write). A refusal is
+    audited exactly as the service's own would be."""
+    context = {target: None} if target else {}
+    audited_refusals(action, target=target)(_check)(actor=actor, perm=perm, meta=meta, **context)

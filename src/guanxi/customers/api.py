@@ -187,6 +187,21 @@ def _record(request: Request, customer: Customer, *, listing: bool = False) -> d
     return CustomerSerializer(customer, context={"request": request, "listing": listing}).data
 
 
+def _get_for_write(request: Request, pk: str, perm: str, action: str) -> Customer:
+    """The record to write: 404 outside the read scope, then 403 without ``perm`` (audited),
+    both before the body is judged — a caller who may not write gets the refusal, not a
+    review of the input. The service still checks the write scope (404) and the rest."""
+    customer = selectors.customer_get(user=request.user, pk=pk)
+    services.customer_check_permission(
+        actor=request.user,
+        perm=perm,
+        action=action,
+        customer=customer,
+        meta=RequestMeta.from_request(request),
+    )
+    return customer
+
+
 def _stale_response(request: Request, exc: StaleVersion) -> Response:
     current = selectors.customer_get(user=request.user, pk=exc.extra["current"].pk)
     return Response(
@@ -238,6 +253,12 @@ class CustomerListView(APIView):
         tags=["customers"],
     )
     def post(self, request: Request) -> Response:
+        services.customer_check_permission(  # 403 before judging the body
+            actor=request.user,
+            perm="customers.add_customer",
+            action="customer.create",
+            meta=RequestMeta.from_request(request),
+        )
         body = CustomerWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         customer = services.customer_create(
@@ -269,7 +290,7 @@ class CustomerDetailView(APIView):
         tags=["customers"],
     )
     def patch(self, request: Request, pk: str) -> Response:
-        customer = selectors.customer_get(user=request.user, pk=pk)
+        customer = _get_for_write(request, pk, "customers.change_customer", "customer.update")
         body = CustomerPatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
@@ -293,7 +314,7 @@ class CustomerDetailView(APIView):
         tags=["customers"],
     )
     def delete(self, request: Request, pk: str) -> Response:
-        customer = selectors.customer_get(user=request.user, pk=pk)
+        customer = _get_for_write(request, pk, "customers.delete_customer", "customer.delete")
         services.customer_delete(
             actor=request.user, customer=customer, meta=RequestMeta.from_request(request)
         )
@@ -314,7 +335,9 @@ class CustomerStatusView(APIView):
         tags=["customers"],
     )
     def post(self, request: Request, pk: str) -> Response:
-        customer = selectors.customer_get(user=request.user, pk=pk)
+        customer = _get_for_write(
+            request, pk, "customers.change_customer", "customer.change_status"
+        )
         body = StatusChangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:

@@ -59,10 +59,21 @@ def _meta(request: HttpRequest) -> RequestMeta:
     return RequestMeta.from_request(request)
 
 
-def _require(request: HttpRequest, perm: str) -> None:
-    """Hide pages the user could never submit (the service still decides every write)."""
-    if not request.user.has_perm(perm):
-        raise HttpForbidden()
+def _require(
+    request: HttpRequest, perm: str, action: str, customer: Customer | None = None
+) -> None:
+    """Hide pages the user could never submit (the service still decides every write). A
+    refused submission (POST) is audited like the service's own refusal would be."""
+    if request.user.has_perm(perm):
+        return
+    if request.method == "POST":
+        try:
+            services.customer_check_permission(
+                actor=request.user, perm=perm, action=action, customer=customer, meta=_meta(request)
+            )
+        except PermissionDenied as exc:
+            raise HttpForbidden() from exc
+    raise HttpForbidden()
 
 
 def _get(request: HttpRequest, pk: int, action: str = "view") -> Customer:
@@ -72,11 +83,10 @@ def _get(request: HttpRequest, pk: int, action: str = "view") -> Customer:
         raise Http404() from exc
 
 
-def _get_for_write(request: HttpRequest, pk: int, perm: str) -> Customer:
+def _get_for_write(request: HttpRequest, pk: int, perm: str, action: str) -> Customer:
     """404 outside the read scope, then 403 without ``perm``, then 404 outside the write
     scope: a record the user cannot see never answers differently from a missing one."""
-    _get(request, pk)
-    _require(request, perm)
+    _require(request, perm, action, _get(request, pk))
     return _get(request, pk, action="change")
 
 
@@ -347,7 +357,7 @@ def _form_page(request: HttpRequest, form: CustomerForm, **extra: Any) -> HttpRe
 @login_required
 @require_http_methods(["GET", "POST"])
 def customer_create(request: HttpRequest) -> HttpResponse:
-    _require(request, "customers.add_customer")
+    _require(request, "customers.add_customer", "customer.create")
     form = CustomerForm(request.POST or None)
     problem = None
     if request.method == "POST" and form.is_valid():
@@ -377,7 +387,7 @@ def _initial(customer: Customer, personal: dict[str, str], full: bool) -> dict[s
 @login_required
 @require_http_methods(["GET", "POST"])
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = _get_for_write(request, pk, "customers.change_customer")
+    customer = _get_for_write(request, pk, "customers.change_customer", "customer.update")
     full = selectors.can_view_sensitive(request.user, customer)
     if request.method == "GET":
         form = CustomerForm(
@@ -454,7 +464,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def customer_change_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The modal on the detail page posts here; GET is the same form without JavaScript."""
-    customer = _get_for_write(request, pk, "customers.change_customer")
+    customer = _get_for_write(request, pk, "customers.change_customer", "customer.change_status")
     form = StatusChangeForm(
         request.POST or None, initial={"status": customer.status, "version": customer.version}
     )
@@ -497,7 +507,7 @@ def customer_change_status(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def customer_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation (no-JS path); POST moves the customer to the recycle bin."""
-    customer = _get_for_write(request, pk, "customers.delete_customer")
+    customer = _get_for_write(request, pk, "customers.delete_customer", "customer.delete")
     if request.method == "GET":
         return render(request, "customers/delete_confirm.html", {"customer": customer})
     try:
