@@ -127,9 +127,7 @@ def test_deleted_customer_cannot_be_revealed(org, customer, client_for):
     assert api_reveal(client_for(org["admin"]), customer.pk).status_code == 404
 
 
-def test_api_list_search_and_detail_full_for_permitted_masked_for_others(
-    org, customer, client_for
-):
+def test_api_list_search_and_detail_full_for_permitted_masked_for_others(org, customer, client_for):
     for who, full in (("rep_a", True), ("admin", True), ("service_rep", False)):
         client = client_for(org[who])
         expected = (MOBILE, EMAIL) if full else (MOBILE_MASKED, EMAIL_MASKED)
