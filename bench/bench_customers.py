@@ -134,8 +134,10 @@ def load(rows: int, batch: int = 5000) -> None:
     t = time.perf_counter()
     search.install()
     with connection.cursor() as cur:
-        cur.execute("ANALYZE")
-    print(f"  search index + ANALYZE: {time.perf_counter() - t:.1f} s")
+        # PostgreSQL: VACUUM too, as autovacuum would on a live database (the visibility map
+        # makes index-only scans possible); a freshly COPYed table has none.
+        cur.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+    print(f"  search index + (VACUUM) ANALYZE: {time.perf_counter() - t:.1f} s")
     print(f"loaded {rows:,} customers in {time.perf_counter() - started:.1f} s")
 
 
