@@ -516,26 +516,34 @@ def _logged_code(caplog: pytest.LogCaptureFixture) -> str:
     return found.group(1)
 
 
-def test_default_sms_sender_logs_the_code(org, caplog):
+@pytest.fixture
+def sms_user(org) -> User:
+    """A user with a mobile number, so SMS codes can be sent to them."""
     user = org["rep_a"]
     user.mobile = "13912345678"
     user.save()
+    return user
+
+
+def send_logged_code(user: User, caplog: pytest.LogCaptureFixture) -> str:
+    """Send a login code through the default (logging) sender and read it from the log."""
     with caplog.at_level(logging.INFO, logger="guanxi.sms"):
         sms.sms_code_send(user=user, purpose="login")
-    code = _logged_code(caplog)
+    return _logged_code(caplog)
+
+
+def test_default_sms_sender_logs_the_code(sms_user, caplog):
+    user = sms_user
+    code = send_logged_code(user, caplog)
     text = caplog.records[-1].getMessage()
     assert "13912345678" not in text and "5 分钟内有效" in text
     stored = sms.SmsCode.objects.get(user=user)
     assert code not in stored.code_hash  # only a keyed hash is stored
 
 
-def test_sms_code_verifies_once(org, caplog):
-    user = org["rep_a"]
-    user.mobile = "13912345678"
-    user.save()
-    with caplog.at_level(logging.INFO, logger="guanxi.sms"):
-        sms.sms_code_send(user=user, purpose="login")
-    code = _logged_code(caplog)
+def test_sms_code_verifies_once(sms_user, caplog):
+    user = sms_user
+    code = send_logged_code(user, caplog)
     wrong = "000000" if code != "000000" else "111111"
     assert sms.sms_code_verify(user=user, purpose="login", code=wrong) is False
     assert sms.sms_code_verify(user=user, purpose="other", code=code) is False
@@ -543,24 +551,16 @@ def test_sms_code_verifies_once(org, caplog):
     assert sms.sms_code_verify(user=user, purpose="login", code=code) is False
 
 
-def test_sms_code_expires(org, caplog, monkeypatch):
-    user = org["rep_a"]
-    user.mobile = "13912345678"
-    user.save()
-    with caplog.at_level(logging.INFO, logger="guanxi.sms"):
-        sms.sms_code_send(user=user, purpose="login")
-    code = _logged_code(caplog)
+def test_sms_code_expires(sms_user, caplog, monkeypatch):
+    user = sms_user
+    code = send_logged_code(user, caplog)
     shift_clock(monkeypatch, sms.CODE_TTL + timedelta(seconds=1))
     assert sms.sms_code_verify(user=user, purpose="login", code=code) is False
 
 
-def test_sms_code_dies_after_too_many_wrong_tries(org, caplog):
-    user = org["rep_a"]
-    user.mobile = "13912345678"
-    user.save()
-    with caplog.at_level(logging.INFO, logger="guanxi.sms"):
-        sms.sms_code_send(user=user, purpose="login")
-    code = _logged_code(caplog)
+def test_sms_code_dies_after_too_many_wrong_tries(sms_user, caplog):
+    user = sms_user
+    code = send_logged_code(user, caplog)
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(sms.MAX_ATTEMPTS):
         assert sms.sms_code_verify(user=user, purpose="login", code=wrong) is False
@@ -582,12 +582,10 @@ def test_sms_resend_is_throttled_and_needs_a_mobile(org, monkeypatch):
     sms.sms_code_send(user=user, purpose="login")
 
 
-def test_sms_sender_is_pluggable(org, settings):
+def test_sms_sender_is_pluggable(sms_user, settings):
     settings.GUANXI_SMS_SENDER = "guanxi.accounts.sms.LocmemSmsSender"
     sms.outbox.clear()
-    user = org["rep_a"]
-    user.mobile = "13912345678"
-    user.save()
+    user = sms_user
     sms.sms_code_send(user=user, purpose="login")
     assert len(sms.outbox) == 1 and sms.outbox[0][0] == "13912345678"
     code = re.search(r"(\d{6})", sms.outbox[0][1]).group(1)
@@ -595,12 +593,10 @@ def test_sms_sender_is_pluggable(org, settings):
     sms.outbox.clear()
 
 
-def test_sms_as_the_second_sign_in_step(org, settings, caplog):
+def test_sms_as_the_second_sign_in_step(sms_user, settings, caplog):
     settings.GUANXI_LOGIN_SMS_2FA = True
     Role.objects.filter(code="sales_rep").update(require_2fa=True)
-    user = org["rep_a"]
-    user.mobile = "13912345678"
-    user.save()
+    user = sms_user
     client = Client()
     response = web_login(client, user.username)
     assert response["Location"] == reverse("login_verify")

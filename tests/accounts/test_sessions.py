@@ -44,14 +44,25 @@ def signed_in(client: Client) -> bool:
     return client.get(reverse("customers:list")).status_code == 200
 
 
-def token_for(user: User) -> str:
-    response = Client().post(
+def request_token(user: User):
+    """Ask the token endpoint for a token with the user's right password."""
+    return Client().post(
         TOKEN_URL,
         {"username": user.username, "password": PASSWORD},
         content_type="application/json",
     )
+
+
+def token_for(user: User) -> str:
+    response = request_token(user)
     assert response.status_code == 200
     return response.json()["token"]
+
+
+def signed_in_with_token_and_admin(org) -> tuple[User, Client, str, Client]:
+    """rep_a signed in on a browser and holding a token, and a signed-in administrator."""
+    user = org["rep_a"]
+    return user, web_login(browser(), user), token_for(user), web_login(browser(), org["admin"])
 
 
 def api_me(token: str):
@@ -223,10 +234,7 @@ def test_cannot_end_someone_elses_session(org):
 
 
 def test_admin_ends_a_users_sessions_and_tokens(org):
-    user, admin = org["rep_a"], org["admin"]
-    victim = web_login(browser(), user)
-    token = token_for(user)
-    admin_client = web_login(browser(), admin)
+    user, victim, token, admin_client = signed_in_with_token_and_admin(org)
     page = admin_client.get(reverse("org:user_action", args=[user.pk, "end_sessions"]))
     assert page.status_code == 200 and "结束全部会话" in page.content.decode()
     admin_client.post(reverse("org:user_action", args=[user.pk, "end_sessions"]))
@@ -234,7 +242,7 @@ def test_admin_ends_a_users_sessions_and_tokens(org):
     assert api_me(token).status_code == 401
     assert signed_in(admin_client)
     entry = AuditEntry.objects.filter(action="user.end_sessions").get()
-    assert entry.actor_id == admin.pk and entry.params["tokens_revoked"] == 1
+    assert entry.actor_id == org["admin"].pk and entry.params["tokens_revoked"] == 1
     assert entry.params["sessions_ended"] == 1
 
 
@@ -251,10 +259,7 @@ def test_non_admin_cannot_end_another_users_sessions(org):
 
 
 def test_disabling_a_user_ends_sessions_and_revokes_tokens(org):
-    user, admin = org["rep_a"], org["admin"]
-    victim = web_login(browser(), user)
-    token = token_for(user)
-    admin_client = web_login(browser(), admin)
+    user, victim, token, admin_client = signed_in_with_token_and_admin(org)
     admin_client.post(reverse("org:user_disable", args=[user.pk]), {"reason": "离职"})
     user.refresh_from_db()
     assert user.status == UserStatus.DISABLED
@@ -264,21 +269,14 @@ def test_disabling_a_user_ends_sessions_and_revokes_tokens(org):
     # API.md: the holder of a token of a disabled user is told so (the token is revoked too).
     response = api_me(token)
     assert response.status_code == 403 and response.json()["code"] == "ERR-004"
-    refused = Client().post(
-        TOKEN_URL,
-        {"username": user.username, "password": PASSWORD},
-        content_type="application/json",
-    )
+    refused = request_token(user)
     assert refused.status_code == 403 and refused.json()["code"] == "ERR-004"
     entry = AuditEntry.objects.filter(action="user.disable").get()
     assert entry.params["sessions_ended"] == 1 and entry.params["tokens_revoked"] == 1
 
 
 def test_admin_lock_ends_sessions_and_revokes_tokens(org):
-    user, admin = org["rep_a"], org["admin"]
-    victim = web_login(browser(), user)
-    token = token_for(user)
-    admin_client = web_login(browser(), admin)
+    user, victim, token, admin_client = signed_in_with_token_and_admin(org)
     until = timezone.localtime(timezone.now() + timedelta(hours=2))
     admin_client.post(
         reverse("org:user_lock", args=[user.pk]),
@@ -290,11 +288,7 @@ def test_admin_lock_ends_sessions_and_revokes_tokens(org):
     assert ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() == 0
     response = api_me(token)
     assert response.status_code == 403 and response.json()["code"] == "ERR-003"
-    refused = Client().post(
-        TOKEN_URL,
-        {"username": user.username, "password": PASSWORD},
-        content_type="application/json",
-    )
+    refused = request_token(user)
     assert refused.status_code == 403 and refused.json()["code"] == "ERR-003"
     # The revocation outlives the lock: after an unlock the old token stays dead.
     admin_client.post(reverse("org:user_action", args=[user.pk, "unlock"]))
@@ -342,12 +336,7 @@ def test_api_tokens_are_hashed_expire_and_can_be_revoked(org):
 
 def test_token_endpoint_answers_expires_at_from_the_setting(org, settings):
     settings.API_TOKEN_TTL_HOURS = 2
-    response = Client().post(
-        TOKEN_URL,
-        {"username": org["rep_a"].username, "password": PASSWORD},
-        content_type="application/json",
-    )
-    body = response.json()
+    body = request_token(org["rep_a"]).json()
     token = ApiToken.objects.get(user=org["rep_a"])
     lifetime = token.expires_at - token.created_at
     assert abs(lifetime - timedelta(hours=2)) < timedelta(seconds=5)

@@ -11,8 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from guanxi.accounts import lockout, signin, totp
-from guanxi.accounts.tokens import token_issue
+from guanxi.accounts import signin
 from guanxi.audit.services import RequestMeta
 from guanxi.core.api_schema import COMMON_ERRORS, ERROR_SCHEMA
 
@@ -77,36 +76,13 @@ class TokenView(APIView):
         body = TokenRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        meta = RequestMeta.from_request(request)
-        user = signin.check_password_step(
+        raw, token = signin.token_sign_in(
             request=request._request,
             username=data["username"],
             password=data["password"],
-            channel=signin.API,
-            meta=meta,
+            otp=data.get("otp") or "",
+            meta=RequestMeta.from_request(request),
         )
-        method = "password"
-        if totp.has_totp(user):
-            code = (data.get("otp") or "").strip()
-            if not code:
-                raise signin.refuse(
-                    code=signin.OTP_REQUIRED,
-                    reason=lockout.OTP_REQUIRED,
-                    username=user.username,
-                    user=user,
-                    channel=signin.API,
-                    meta=meta,
-                    actor=user,
-                )
-            signin.verify_second_factor(
-                user=user, method="totp", code=code, channel=signin.API, meta=meta
-            )
-            method = "totp"
-        refusal = signin.policy_refusal(user=user, channel=signin.API, meta=meta)
-        if refusal is not None:
-            raise refusal
-        raw, token = token_issue(user=user)
-        signin.record_success(user=user, channel=signin.API, method=method, meta=meta)
         return Response(
             {
                 "token": raw,

@@ -21,7 +21,6 @@ from guanxi.accounts.models import User
 from guanxi.audit.services import RequestMeta
 from guanxi.core.errors import DomainError
 
-BAD_CREDENTIALS_CODE = signin.BAD_CREDENTIALS
 MSG_CAPTCHA_WRONG = _("图形验证码错误，请重新输入（ERR-018）")
 MSG_CAPTCHA_REQUIRED = _("请输入图形验证码（ERR-018）")
 MSG_CODE_FORMAT = _("请输入6位数字验证码")

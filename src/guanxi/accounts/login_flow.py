@@ -16,12 +16,19 @@ from django.contrib.auth import login
 from django.http import HttpRequest
 from django.urls import reverse
 
-from guanxi.accounts import lockout, password_policy, session_policy, signin
+from guanxi.accounts import lockout, session_policy, signin
 from guanxi.accounts.models import User
 from guanxi.audit.services import RequestMeta
 
 PENDING_KEY = "_gx_pending_login"
 PENDING_SECONDS = 300
+AFTER_GATES_KEY = "_gx_after_gates"
+GATE_URL_NAMES = {signin.PASSWORD_GATE: "password_change", signin.ENROL_GATE: "two_factor"}
+
+
+def gate_url(gate: str) -> str:
+    """The page that lifts ``gate`` (the only page open while it stands)."""
+    return reverse(GATE_URL_NAMES[gate])
 
 
 def start_pending(request: HttpRequest, user: User, *, redirect_to: str) -> None:
@@ -56,14 +63,8 @@ def check_limit(request: HttpRequest, user: User, meta: RequestMeta) -> None:
     try:
         session_policy.check_limit(user, current_key=request.session.session_key)
     except session_policy.SessionLimitReached as exc:
-        signin.refuse(
-            code=exc.code,
-            reason=lockout.SESSION_LIMIT,
-            username=user.username,
-            user=user,
-            channel=signin.WEB,
-            meta=meta,
-            actor=user,
+        signin.refuse_user(
+            user, code=exc.code, reason=lockout.SESSION_LIMIT, channel=signin.WEB, meta=meta
         )
         raise
 
@@ -85,17 +86,14 @@ def finish(
     if device is not None:
         django_otp.login(request, device)
     session_policy.stamp(request.session)
-    gates = []
-    if password_policy.must_change_password(user):
-        gates.append("password")
-    if signin.must_enrol(user):
-        gates.append("2fa")
+    # Whoever got here by a second factor has one; a password-only sign-in had none to give.
+    gates = signin.gates(user, methods=[] if method == "password" else [method])
     request.session[session_policy.GATES_KEY] = gates
     signin.record_success(user=user, channel=signin.WEB, method=method, meta=meta)
     session_policy.end_excess(user, current_key=request.session.session_key, meta=meta)
     if gates:
-        request.session["_gx_after_gates"] = redirect_to
-        return reverse("password_change" if gates[0] == "password" else "two_factor")
+        request.session[AFTER_GATES_KEY] = redirect_to
+        return gate_url(gates[0])
     return redirect_to
 
 
@@ -104,5 +102,5 @@ def pass_gate(request: HttpRequest, gate: str) -> str | None:
     gates = [g for g in request.session.get(session_policy.GATES_KEY) or [] if g != gate]
     request.session[session_policy.GATES_KEY] = gates
     if gates:
-        return reverse("password_change" if gates[0] == "password" else "two_factor")
-    return request.session.pop("_gx_after_gates", None)
+        return gate_url(gates[0])
+    return request.session.pop(AFTER_GATES_KEY, None)

@@ -15,15 +15,13 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 
-from guanxi.accounts import session_policy, signin
+from guanxi.accounts import login_flow, session_policy, signin
 from guanxi.accounts.status import AccountLocked, ensure_may_sign_in
 from guanxi.audit.models import AuditResult
 from guanxi.audit.services import RequestMeta, audit_record
 from guanxi.core.api_errors import error_body
 from guanxi.core.errors import DomainError
 
-GATE_URL_NAMES = {"password": "password_change", "2fa": "two_factor"}
-GATE_CODES = {"password": signin.MUST_CHANGE_PASSWORD, "2fa": signin.MUST_ENROL}
 ALWAYS_OPEN_PREFIXES = ("/static/", "/i18n/", "/captcha/", "/healthz")
 
 
@@ -88,12 +86,12 @@ class SessionPolicyMiddleware:
         return self._redirect(request, reverse("login"))
 
     def gate(self, request: HttpRequest, gate: str) -> HttpResponse | None:
-        target = reverse(GATE_URL_NAMES[gate])
+        target = login_flow.gate_url(gate)
         path = request.path
         if path == target or path == reverse("logout") or path.startswith(ALWAYS_OPEN_PREFIXES):
             return None
         if _is_api(request):
-            code = GATE_CODES[gate]
+            code, _reason = signin.GATE_REFUSALS[gate]
             return JsonResponse(error_body(code), status=403)
         return self._redirect(request, target)
 

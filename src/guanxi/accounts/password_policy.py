@@ -22,6 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.models import PasswordHistory, User
+from guanxi.accounts.sessions import end_user_sessions
+from guanxi.accounts.tokens import revoke_user_tokens
 from guanxi.audit.models import AuditResult
 from guanxi.audit.services import RequestMeta, audit_record
 
@@ -178,9 +180,6 @@ def password_change(
     and API tokens are revoked (a changed password is how a user shuts out whoever else
     knew it). Refusals are audited; nothing changes on a refusal.
     """
-    from guanxi.accounts.sessions import end_user_sessions
-    from guanxi.accounts.tokens import revoke_user_tokens
-
     try:
         if not actor.check_password(old_password):
             raise ValidationError({"old_password": [MSG_OLD_PASSWORD]})

@@ -18,6 +18,5 @@ def end_user_sessions(user: User, *, keep_session_key: str | None = None) -> int
     sessions = Session.objects.filter(user=user)
     if keep_session_key:
         sessions = sessions.exclude(session_key=keep_session_key)
-    ended = sessions.count()
-    sessions.delete()
+    ended, _ = sessions.delete()  # nothing cascades from a session: the count is sessions
     return ended

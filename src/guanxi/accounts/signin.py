@@ -2,8 +2,10 @@
 
 Both channels call the same steps, so lockout, account status and the second factor cannot
 differ between them: ``check_password_step`` (password and status), ``verify_second_factor``
-(TOTP or SMS code) and ``record_success``. Every refusal is a ``LoginAttempt`` row and an
-audit entry with its reason; credential failures count toward the automatic lock.
+(TOTP or SMS code), ``gates`` (forced password change, forced 2FA enrolment) and
+``record_success``. The web strings them across pages (``login_flow``); the API door is
+``token_sign_in``. Every refusal is a ``LoginAttempt`` row and an audit entry with its reason;
+credential failures count toward the automatic lock.
 Account status is revealed only to someone who knows the password (no user enumeration).
 """
 
@@ -18,8 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts import lockout, password_policy, sms, totp
-from guanxi.accounts.models import User
+from guanxi.accounts.models import ApiToken, User
 from guanxi.accounts.status import AccountDisabled, AccountLocked, ensure_may_sign_in
+from guanxi.accounts.tokens import token_issue
 from guanxi.audit.actions import register_actions
 from guanxi.audit.models import AuditResult
 from guanxi.audit.services import RequestMeta, audit_record
@@ -37,6 +40,13 @@ BAD_CODE = "ERR-017"
 BAD_CAPTCHA = "ERR-018"
 MUST_ENROL = "ERR-019"
 MUST_CHANGE_PASSWORD = "ERR-020"
+
+PASSWORD_GATE, ENROL_GATE = "password", "2fa"
+# What a gate answers where its page cannot be shown (the API), checked in this order.
+GATE_REFUSALS = {
+    ENROL_GATE: (MUST_ENROL, lockout.MUST_ENROL),
+    PASSWORD_GATE: (MUST_CHANGE_PASSWORD, lockout.PASSWORD_EXPIRED),
+}
 
 MSG_LOCKED_UNTIL = _("账号已锁定，请于 %(until)s 后重试或联系管理员")
 MSG_LOCKED = _("账号已锁定，请联系管理员")
@@ -98,6 +108,22 @@ def refuse(
     return DomainError(message, code=code)
 
 
+def refuse_user(
+    user: User, *, code: str, reason: str, channel: str, meta: RequestMeta, action: str = ""
+) -> DomainError:
+    """``refuse`` for someone who proved the password: the user is the actor."""
+    return refuse(
+        code=code,
+        reason=reason,
+        username=user.username,
+        user=user,
+        channel=channel,
+        meta=meta,
+        actor=user,
+        action=action or None,
+    )
+
+
 def check_password_step(
     *, request: Any, username: str, password: str, channel: str, meta: RequestMeta
 ) -> User:
@@ -107,7 +133,7 @@ def check_password_step(
         candidate = User.objects.filter(username=username).first()
         inactive = candidate is not None and not candidate.is_active
         if inactive and candidate.check_password(password):
-            raise _status_refusal(candidate, AccountDisabled(), username, channel, meta)
+            raise _status_refusal(candidate, AccountDisabled(), channel, meta)
         raise refuse(
             code=BAD_CREDENTIALS,
             reason=_bad_password_reason(candidate),
@@ -119,7 +145,7 @@ def check_password_step(
     try:
         ensure_may_sign_in(user)
     except DomainError as exc:
-        raise _status_refusal(user, exc, username, channel, meta) from None
+        raise _status_refusal(user, exc, channel, meta) from None
     lockout.lift_expired_lock(user, meta)
     return user
 
@@ -133,19 +159,10 @@ def _bad_password_reason(candidate: User | None) -> str:
     return lockout.LOCKED if candidate.is_locked_now() else lockout.BAD_PASSWORD
 
 
-def _status_refusal(
-    user: User, exc: DomainError, username: str, channel: str, meta: RequestMeta
-) -> DomainError:
+def _status_refusal(user: User, exc: DomainError, channel: str, meta: RequestMeta) -> DomainError:
     locked = isinstance(exc, AccountLocked)
-    error = refuse(
-        code=exc.code,
-        reason=lockout.LOCKED if locked else lockout.DISABLED,
-        username=username,
-        user=user,
-        channel=channel,
-        meta=meta,
-        actor=user,
-    )
+    reason = lockout.LOCKED if locked else lockout.DISABLED
+    error = refuse_user(user, code=exc.code, reason=reason, channel=channel, meta=meta)
     return locked_error(user) if locked else error
 
 
@@ -162,9 +179,13 @@ def second_factor_methods(user: User) -> list[str]:
     return methods
 
 
-def must_enrol(user: User) -> bool:
-    """A 2FA-requiring role, but no way to give a second factor yet: enrol first."""
-    return totp.role_requires_2fa(user) and not second_factor_methods(user)
+def gates(user: User, *, methods: list[str]) -> list[str]:
+    """What the user must do before anything else, in order: change the password, and enrol
+    a second factor (a 2FA-requiring role, but none of ``methods`` to give one)."""
+    due = [PASSWORD_GATE] if password_policy.must_change_password(user) else []
+    if not methods and totp.role_requires_2fa(user):
+        due.append(ENROL_GATE)
+    return due
 
 
 def send_sms_code(*, user: User, meta: RequestMeta) -> None:
@@ -187,7 +208,7 @@ def verify_second_factor(
     try:
         ensure_may_sign_in(user)
     except DomainError as exc:
-        raise _status_refusal(user, exc, user.username, channel, meta) from None
+        raise _status_refusal(user, exc, channel, meta) from None
     if method == "sms" and "sms" in second_factor_methods(user):
         if sms.sms_code_verify(user=user, purpose=SMS_PURPOSE, code=code):
             return True
@@ -197,44 +218,38 @@ def verify_second_factor(
         if device is not None:
             return device
         reason = lockout.BAD_OTP
-    raise refuse(
-        code=BAD_CODE,
-        reason=reason,
-        username=user.username,
-        user=user,
-        channel=channel,
-        meta=meta,
-        actor=user,
-        action=SECOND_STEP_ACTION if channel == WEB else None,
+    action = SECOND_STEP_ACTION if channel == WEB else ""
+    raise refuse_user(user, code=BAD_CODE, reason=reason, channel=channel, meta=meta, action=action)
+
+
+def token_sign_in(
+    *, request: Any, username: str, password: str, otp: str, meta: RequestMeta
+) -> tuple[str, ApiToken]:
+    """The API door: the same steps as the web, in one request. The second factor is the
+    TOTP code (no SMS round trip over the API) and a gate is a refusal, since the API cannot
+    show the password or enrolment page. Returns the raw token and its row."""
+    user = check_password_step(
+        request=request, username=username, password=password, channel=API, meta=meta
     )
-
-
-def policy_refusal(*, user: User, channel: str, meta: RequestMeta) -> DomainError | None:
-    """For the API, which cannot show the enrolment or password pages: refuse instead."""
-    if totp.role_requires_2fa(user) and not totp.has_totp(user):
-        return refuse(
-            code=MUST_ENROL,
-            reason=lockout.MUST_ENROL,
-            username=user.username,
-            user=user,
-            channel=channel,
-            meta=meta,
-            actor=user,
-        )
-    if password_policy.must_change_password(user):
-        return refuse(
-            code=MUST_CHANGE_PASSWORD,
-            reason=lockout.PASSWORD_EXPIRED,
-            username=user.username,
-            user=user,
-            channel=channel,
-            meta=meta,
-            actor=user,
-        )
-    return None
+    methods = ["totp"] if totp.has_totp(user) else []
+    if methods:
+        code = (otp or "").strip()
+        if not code:
+            raise refuse_user(
+                user, code=OTP_REQUIRED, reason=lockout.OTP_REQUIRED, channel=API, meta=meta
+            )
+        verify_second_factor(user=user, method="totp", code=code, channel=API, meta=meta)
+    due = gates(user, methods=methods)
+    for gate, (error_code, reason) in GATE_REFUSALS.items():
+        if gate in due:
+            raise refuse_user(user, code=error_code, reason=reason, channel=API, meta=meta)
+    raw, token = token_issue(user=user)
+    record_success(user=user, channel=API, method=methods[0] if methods else "password", meta=meta)
+    return raw, token
 
 
 def record_success(*, user: User, channel: str, method: str, meta: RequestMeta) -> None:
+    """The success is an attempt row too: it resets the lockout count."""
     with transaction.atomic():
         lockout.record_attempt(
             username=user.username,

@@ -72,7 +72,7 @@ class SmsThrottled(DomainError):
     code = "ERR-008"
 
 
-def sms_code_send(*, user: User, purpose: str, app_name: str = "") -> SmsCode:
+def sms_code_send(*, user: User, purpose: str) -> SmsCode:
     """Create a code for ``user``'s mobile and send it; refused within a minute of the last."""
     mobile = user.mobile
     if not mobile:
@@ -93,7 +93,7 @@ def sms_code_send(*, user: User, purpose: str, app_name: str = "") -> SmsCode:
             expires_at=now + CODE_TTL,
         )
         message = MSG_LOGIN_CODE % {
-            "app": app_name or str(settings.APP_TITLE),
+            "app": str(settings.APP_TITLE),
             "code": code,
             "minutes": int(CODE_TTL.total_seconds() // 60),
         }

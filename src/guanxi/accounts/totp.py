@@ -26,10 +26,6 @@ MSG_BAD_PASSWORD = _("密码错误")
 MSG_ROLE_REQUIRES = _("您的角色要求启用双因素认证，不能停用")
 
 
-def confirmed_device(user: User) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
-
-
 def has_totp(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
