@@ -1,7 +1,8 @@
 """系统设置 → 审计日志: search the log, open one entry, export, check integrity.
 
-Thin: reads through audit.selectors (which require ``audit.view_auditentry``), export and
-verify through audit.review_services (which check their permission again and audit).
+Thin: reads through audit.selectors, export and verify through audit.review_services; each
+decides the permission (``audit.view_auditentry`` / ``audit.export_auditentry``), and a
+refusal from them is this module's 403.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from guanxi.audit.actions import action_label, object_type_label
 from guanxi.audit.filters import FILTER_KEYS, known_action_choices
 from guanxi.audit.models import AuditEntry
 from guanxi.audit.services import RequestMeta, entry_digest
-from guanxi.core.errors import DomainError, NotFound
+from guanxi.core.errors import NotFound, PermissionDenied
 from guanxi.core.pagination import BadCursor
 
 PAGE_SIZE = 50
@@ -40,11 +41,6 @@ RESULT_BADGES = {
     "failed": "text-bg-danger",
 }
 EMPTY = "—"
-
-
-def _guard(request: HttpRequest, perm: str = selectors.VIEW_PERM) -> None:
-    if not request.user.has_perm(perm):
-        raise HttpForbidden()
 
 
 def _styled_form(filterset: Any, params: Any) -> forms.Form:
@@ -82,9 +78,11 @@ def entry_rows(entries: list[AuditEntry]) -> list[dict[str, Any]]:
 @require_GET
 def audit_list(request: HttpRequest) -> HttpResponse:
     """Filters, newest first, keyset pages; htmx swaps only the table."""
-    _guard(request)
     params = request.GET
-    filterset = selectors.audit_filter(request.user, params)
+    try:
+        filterset = selectors.audit_filter(request.user, params)
+    except PermissionDenied as exc:
+        raise HttpForbidden() from exc
     try:
         page = selectors.audit_list(
             user=request.user, params=params, cursor=params.get("cursor"), limit=PAGE_SIZE
@@ -144,9 +142,10 @@ def change_rows(changes: Any) -> list[tuple[str, str, str]]:
 @require_GET
 def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One entry: everything it holds, its diff as a table, and whether its hash still fits."""
-    _guard(request)
     try:
         entry = selectors.audit_get(user=request.user, pk=pk)
+    except PermissionDenied as exc:
+        raise HttpForbidden() from exc
     except NotFound as exc:
         raise Http404() from exc
     context = {
@@ -182,10 +181,8 @@ def audit_export(request: HttpRequest) -> HttpResponse:
             fmt=fmt,
             meta=RequestMeta.from_request(request),
         )
-    except DomainError as exc:
-        if exc.status == 403:
-            raise HttpForbidden() from exc
-        raise
+    except PermissionDenied as exc:
+        raise HttpForbidden() from exc
     except ValidationError as exc:
         errors = "；".join(m for msgs in exc.message_dict.values() for m in msgs)
         messages.error(request, MSG_EXPORT_INVALID % {"errors": errors})
@@ -207,10 +204,8 @@ def audit_verify(request: HttpRequest) -> HttpResponse:
         result = review_services.audit_verify(
             actor=request.user, meta=RequestMeta.from_request(request)
         )
-    except DomainError as exc:
-        if exc.status == 403:
-            raise HttpForbidden() from exc
-        raise
+    except PermissionDenied as exc:
+        raise HttpForbidden() from exc
     context = {"result": result, "entry_exists": _entry_exists(result.entry_id)}
     if getattr(request, "htmx", None):
         return render(request, "audit/_verify_result.html", context)

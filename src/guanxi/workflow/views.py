@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from guanxi.core.errors import NotFound
 from guanxi.core.pagination import BadCursor
 from guanxi.workflow import selectors, services
+from guanxi.workflow.models import Notification
 
 PAGE_SIZE = 20
 LIST_TARGET = "notification-list"
@@ -86,14 +87,19 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _mark_read(request: HttpRequest, pk: int) -> Notification:
+    """The caller's notification, now read; anyone else's id is a 404 like an unknown one."""
+    try:
+        return services.notification_mark_read(actor=request.user, pk=pk)
+    except NotFound as exc:
+        raise Http404() from exc
+
+
 @login_required
 @require_POST
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark one read; htmx gets the row back (and the bell, out of band)."""
-    try:
-        notification = services.notification_mark_read(actor=request.user, pk=pk)
-    except NotFound as exc:
-        raise Http404() from exc
+    notification = _mark_read(request, pk)
     if getattr(request, "htmx", None):
         context = {"n": notification, "badges": LEVEL_BADGES, "oob_bell": True}
         context.update(_bell_context(request.user))
@@ -113,10 +119,7 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
 @require_GET
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Follow a notification's link, marking it read on the way (only to our own site)."""
-    try:
-        notification = services.notification_mark_read(actor=request.user, pk=pk)
-    except NotFound as exc:
-        raise Http404() from exc
+    notification = _mark_read(request, pk)
     target = notification.url
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
