@@ -171,3 +171,21 @@ def test_scope_changes_apply_on_the_next_request(org, customers, client_for):
     assert StatusChange.objects.count() == before
     customers["b"].refresh_from_db()
     assert customers["b"].status == "potential"
+
+
+def test_write_scope_covering_the_read_scope_needs_no_query(org, customers):
+    """``customer_writable`` asks the database only when writing reaches fewer rows than
+    reading; its answer is the write scope's either way."""
+    from guanxi.core.scopes import scope_covers
+    from guanxi.customers.selectors import customer_writable
+
+    rep = fresh(org["rep_a"])  # own / own
+    assert scope_covers(rep, Customer, "change")
+    with CaptureQueriesContext(connection) as ctx:
+        assert customer_writable(rep, customers["a"])
+    assert not ctx.captured_queries
+    rep.roles.add(Role.objects.get(code="service_rep"))  # read all, write own
+    wide_reader = fresh(rep)
+    assert not scope_covers(wide_reader, Customer, "change")
+    assert customer_writable(wide_reader, customers["a"])
+    assert not customer_writable(wide_reader, customers["b"])

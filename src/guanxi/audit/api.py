@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import path
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,11 +17,14 @@ from guanxi.audit import selectors
 from guanxi.audit.actions import action_label
 from guanxi.audit.filters import AuditEntryFilter
 from guanxi.audit.models import AuditEntry, AuditResult
-from guanxi.core.api_errors import error_body
-from guanxi.core.api_schema import COMMON_ERRORS, ERROR_SCHEMA
-from guanxi.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, BadCursor
-
-MSG_BAD_CURSOR = "无效的分页游标"
+from guanxi.core.api_schema import (
+    COMMON_ERRORS,
+    ERROR_SCHEMA,
+    ListQuerySerializer,
+    filter_parameters,
+    list_query,
+    page_schema,
+)
 
 
 class AuditEntrySerializer(serializers.Serializer):
@@ -66,53 +68,26 @@ class AuditEntrySerializer(serializers.Serializer):
         }
 
 
-class ListQuerySerializer(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
-    cursor = serializers.CharField(max_length=500, required=False)
-
-
-PAGE_SCHEMA = inline_serializer(
-    "AuditPage",
-    fields={
-        "items": AuditEntrySerializer(many=True),
-        "next_cursor": serializers.CharField(allow_null=True),
-    },
-)
-
-
-def _filter_parameters() -> list[OpenApiParameter]:
-    params = []
-    for name, flt in AuditEntryFilter.base_filters.items():
-        enum = [c[0] for c in flt.extra["choices"]] if "choices" in flt.extra else None
-        params.append(
-            OpenApiParameter(name, OpenApiTypes.STR, description=str(flt.label), enum=enum)
-        )
-    return params
-
-
 class AuditListView(APIView):
     @extend_schema(
         operation_id="audit_list",
-        parameters=[*_filter_parameters(), ListQuerySerializer],
-        responses={200: PAGE_SCHEMA, 422: ERROR_SCHEMA, **COMMON_ERRORS},
+        parameters=[*filter_parameters(AuditEntryFilter), ListQuerySerializer],
+        responses={
+            200: page_schema("AuditPage", AuditEntrySerializer),
+            422: ERROR_SCHEMA,
+            **COMMON_ERRORS,
+        },
         tags=["audit"],
     )
     def get(self, request: Request) -> Response:
-        query = ListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        filterset = selectors.audit_filter(request.user, request.query_params)
-        if not filterset.is_valid():
-            errors = {k: [str(m) for m in v] for k, v in filterset.errors.items()}
-            return Response(error_body("ERR-006", errors=errors), status=422)
-        try:
-            page = selectors.audit_list(
-                user=request.user,
-                params=request.query_params,
-                cursor=query.validated_data.get("cursor"),
-                limit=query.validated_data["limit"],
-            )
-        except BadCursor:
-            return Response(error_body("ERR-006", errors={"cursor": [MSG_BAD_CURSOR]}), status=422)
+        filterset = selectors.audit_filter(request.user, request.query_params)  # 403 first
+        query = list_query(request, filterset=filterset)
+        page = selectors.audit_list(
+            user=request.user,
+            params=request.query_params,
+            cursor=query.get("cursor"),
+            limit=query["limit"],
+        )
         items = AuditEntrySerializer(page.items, many=True).data
         return Response({"items": items, "next_cursor": page.next_cursor})
 

@@ -26,6 +26,7 @@ from django.db import transaction
 
 from guanxi.audit.models import AuditChainHead, AuditEntry, AuditResult
 from guanxi.core.errors import DomainError
+from guanxi.core.permissions import require_perm
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -155,10 +156,12 @@ def audit_record(
     return entry
 
 
-def audited_refusals(action: str) -> Callable[[F], F]:
+def audited_refusals(action: str, target: str | None = None) -> Callable[[F], F]:
     """Decorator for services: a refused or invalid call is audited, then re-raised.
 
     It wraps outside the service's own transaction, so the entry survives the rollback.
+    ``target`` names the keyword argument holding the object acted on (default: ``customer``
+    or ``obj``); when it holds nothing saved (a create), the entry still names its type.
     """
 
     def decorate(func: F) -> F:
@@ -169,12 +172,17 @@ def audited_refusals(action: str) -> Callable[[F], F]:
             except (DomainError, ValidationError) as exc:
                 is_domain = isinstance(exc, DomainError)
                 denied = is_domain and exc.status in (401, 403, 404, 409)
-                target = kwargs.get("customer") or kwargs.get("obj")
+                obj, object_type = kwargs.get("customer") or kwargs.get("obj"), ""
+                if target:
+                    obj = kwargs.get(target)
+                    if getattr(obj, "pk", None) is None:
+                        obj, object_type = None, target
                 audit_record(
                     actor=kwargs.get("actor"),
                     action=action,
                     result=AuditResult.DENIED if denied else AuditResult.FAILED,
-                    obj=target,
+                    obj=obj,
+                    object_type=object_type,
                     error_code=exc.code if is_domain else "ERR-006",
                     params={"reason": _reason(exc)},
                     meta=kwargs.get("meta"),
@@ -184,6 +192,28 @@ def audited_refusals(action: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def _require_perm(*, actor: Any, perm: str, **_context: Any) -> None:
+    require_perm(actor, perm)
+
+
+def require_perm_audited(
+    *,
+    actor: Any,
+    perm: str,
+    action: str,
+    target: str | None = None,
+    meta: RequestMeta | None = None,
+    **context: Any,
+) -> None:
+    """The permission half of a write, for doors that refuse before judging the input (a
+    caller who may not write gets 403, not a review of the body). A refusal is audited exactly
+    as the write service's own would be: ``target`` and ``context`` name the object as the
+    service's keyword arguments do (``customer=...``; see ``audited_refusals``)."""
+    audited_refusals(action, target=target)(_require_perm)(
+        actor=actor, perm=perm, meta=meta, **context
+    )
 
 
 def _reason(exc: Exception) -> Any:

@@ -12,8 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from guanxi.core.errors import ERROR_CODES, DomainError
+from guanxi.core.pagination import BadCursor
 
 logger = logging.getLogger("guanxi.api")
+MSG_BAD_CURSOR = "无效的分页游标"
 
 
 def error_body(code: str, message: Any = None, **extra: Any) -> dict[str, Any]:
@@ -62,6 +64,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return domain_response(exc)
     if isinstance(exc, DjangoValidationError):
         return django_validation_response(exc)
+    if isinstance(exc, BadCursor):  # a cursor we did not make, on any list
+        exc = exceptions.ValidationError({"cursor": [MSG_BAD_CURSOR]})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)

@@ -72,7 +72,7 @@ def effective_scope(user: Any, action: str, object_type: str | None = None) -> s
         return None
     if user.is_superuser:
         return ALL
-    kind = 1 if action == "view" else 2
+    kind = 0 if action == "view" else 1  # index into (read, write)
     cache = getattr(user, "_guanxi_scope_cache", None)
     if cache is None:
         cache = {}
@@ -81,12 +81,21 @@ def effective_scope(user: Any, action: str, object_type: str | None = None) -> s
     if key not in cache:
         best: str | None = None
         for read, write, per_type in _role_scopes(user):
-            scopes = per_type.get(object_type or "", (read, write))
-            scope = scopes[kind - 1]
+            scope = per_type.get(object_type or "", (read, write))[kind]
             if scope in _RANK and (best is None or _RANK[scope] > _RANK[best]):
                 best = scope
         cache[key] = best
     return cache[key]
+
+
+def scope_covers(user: Any, model: type[Model], action: str, within: str = "view") -> bool:
+    """Whether ``user``'s scope for ``action`` reaches every row their ``within`` scope does
+    (each scope holds the narrower ones), so a row already found for ``within`` needs no
+    second query to know it is inside ``action``'s scope too."""
+    object_type = object_type_of(model)
+    wide = effective_scope(user, action, object_type)
+    narrow = effective_scope(user, within, object_type)
+    return wide is not None and (narrow is None or _RANK[wide] >= _RANK[narrow])
 
 
 def department_ids(user: Any, *, with_descendants: bool) -> list[int]:

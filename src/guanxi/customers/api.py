@@ -5,27 +5,33 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import path
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from guanxi.audit.services import RequestMeta
+from guanxi.audit.services import RequestMeta, require_perm_audited
 from guanxi.core.api_errors import error_body
-from guanxi.core.api_schema import COMMON_ERRORS, ERROR_SCHEMA
+from guanxi.core.api_schema import (
+    COMMON_ERRORS,
+    DUPLICATE_SCHEMA,
+    ERROR_SCHEMA,
+    ListQuerySerializer,
+    filter_parameters,
+    list_query,
+    page_schema,
+)
 from guanxi.core.errors import StaleVersion
-from guanxi.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, BadCursor
 from guanxi.customers import reveal, selectors, services
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
-from guanxi.customers.filters import CustomerFilter
+from guanxi.customers.filters import ORDERING_FIELDS, CustomerFilter
 from guanxi.customers.models import Customer
 
 
 class CustomerSerializer(serializers.Serializer):
-    """The read shape of a customer. Personal values: masked in lists (``listing`` in the
-    context) for everyone, in full on one record for its owner and sensitive-data holders."""
+    """The read shape of a customer. Personal values: in full for the record's owner and
+    sensitive-data holders, masked for everyone else (``selectors.shows_sensitive``)."""
 
     id = serializers.IntegerField()
     code = serializers.CharField()
@@ -78,9 +84,7 @@ class CustomerSerializer(serializers.Serializer):
                 "version",
             )
         }
-        personal = selectors.sensitive_values(
-            user, customer, listing=self.context.get("listing", False)
-        )
+        personal = selectors.sensitive_values(user, customer)
         for field in ("mobile", "phone", "email", "uscc"):
             data[field] = personal[field]
         data["tags"] = sorted(t.name for t in customer.tags.all())
@@ -131,60 +135,14 @@ class StatusChangeSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1, max_value=2**31, required=False)
 
 
-class ListQuerySerializer(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
-    cursor = serializers.CharField(max_length=500, required=False)
+class CustomerListQuery(ListQuerySerializer):
     ordering = serializers.ChoiceField(
-        choices=[
-            "id",
-            "-id",
-            "created_at",
-            "-created_at",
-            "updated_at",
-            "-updated_at",
-            "code",
-            "-code",
-            "name",
-            "-name",
-        ],
-        required=False,
+        choices=[o for f in ORDERING_FIELDS for o in (f, f"-{f}")], required=False
     )
 
 
-DUPLICATE_SCHEMA = inline_serializer(
-    "DuplicateError",
-    fields={
-        "code": serializers.CharField(),
-        "message": serializers.CharField(),
-        "duplicates": serializers.ListField(child=serializers.DictField()),
-        "hidden_count": serializers.IntegerField(),
-        "matched_on": serializers.ListField(child=serializers.CharField()),
-    },
-)
-PAGE_SCHEMA = inline_serializer(
-    "CustomerPage",
-    fields={
-        "items": CustomerSerializer(many=True),
-        "next_cursor": serializers.CharField(allow_null=True),
-    },
-)
-
-
-def _filter_parameters() -> list[OpenApiParameter]:
-    params = []
-    for name, flt in CustomerFilter.base_filters.items():
-        kind = (
-            OpenApiTypes.INT
-            if name.endswith("_id")
-            else (OpenApiTypes.DATE if name.startswith("created_") else OpenApiTypes.STR)
-        )
-        enum = [c[0] for c in flt.extra["choices"]] if "choices" in flt.extra else None
-        params.append(OpenApiParameter(name, kind, description=str(flt.label), enum=enum))
-    return params
-
-
-def _record(request: Request, customer: Customer, *, listing: bool = False) -> dict[str, Any]:
-    return CustomerSerializer(customer, context={"request": request, "listing": listing}).data
+def _record(request: Request, customer: Customer) -> dict[str, Any]:
+    return CustomerSerializer(customer, context={"request": request}).data
 
 
 def _get_for_write(request: Request, pk: str, perm: str, action: str) -> Customer:
@@ -192,7 +150,7 @@ def _get_for_write(request: Request, pk: str, perm: str, action: str) -> Custome
     both before the body is judged — a caller who may not write gets the refusal, not a
     review of the input. The service still checks the write scope (404) and the rest."""
     customer = selectors.customer_get(user=request.user, pk=pk)
-    services.customer_check_permission(
+    require_perm_audited(
         actor=request.user,
         perm=perm,
         action=action,
@@ -212,33 +170,24 @@ def _stale_response(request: Request, exc: StaleVersion) -> Response:
 class CustomerListView(APIView):
     @extend_schema(
         operation_id="customers_list",
-        parameters=[*_filter_parameters(), ListQuerySerializer],
-        responses={200: PAGE_SCHEMA, 422: ERROR_SCHEMA, **COMMON_ERRORS},
+        parameters=[*filter_parameters(CustomerFilter), CustomerListQuery],
+        responses={
+            200: page_schema("CustomerPage", CustomerSerializer),
+            422: ERROR_SCHEMA,
+            **COMMON_ERRORS,
+        },
         tags=["customers"],
     )
     def get(self, request: Request) -> Response:
-        query = ListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
         filterset = selectors.customer_filter(request.user, request.query_params)
-        if not filterset.is_valid():
-            return Response(
-                error_body(
-                    "ERR-006", errors={k: [str(m) for m in v] for k, v in filterset.errors.items()}
-                ),
-                status=422,
-            )
-        try:
-            page = selectors.customer_list(
-                user=request.user,
-                params=request.query_params,
-                cursor=query.validated_data.get("cursor"),
-                limit=query.validated_data["limit"],
-            )
-        except BadCursor:
-            return Response(
-                error_body("ERR-006", errors={"cursor": ["无效的分页游标"]}), status=422
-            )
-        items = [_record(request, c, listing=True) for c in page.items]
+        query = list_query(request, CustomerListQuery, filterset)
+        page = selectors.customer_list(
+            user=request.user,
+            params=request.query_params,
+            cursor=query.get("cursor"),
+            limit=query["limit"],
+        )
+        items = [_record(request, c) for c in page.items]
         return Response({"items": items, "next_cursor": page.next_cursor})
 
     @extend_schema(
@@ -253,7 +202,7 @@ class CustomerListView(APIView):
         tags=["customers"],
     )
     def post(self, request: Request) -> Response:
-        services.customer_check_permission(  # 403 before judging the body
+        require_perm_audited(  # 403 before judging the body
             actor=request.user,
             perm="customers.add_customer",
             action="customer.create",

@@ -1,8 +1,8 @@
 """The "显示" service: one personal value of one customer, shown in full on request.
 
-Lists mask personal values for everyone and a record may mask them too (see
-``selectors.shows_sensitive``); a permitted user reveals one value at a time, and every
-reveal — granted or refused — is in the audit log without the value itself.
+Where pages and API answers mask personal values (see ``selectors.shows_sensitive``), a
+permitted user reveals one value at a time, and every reveal — granted or refused — is in
+the audit log without the value itself.
 """
 
 from __future__ import annotations

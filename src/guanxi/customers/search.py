@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -156,18 +157,18 @@ def text_search_plan(raw: str) -> list[list[str]]:
     return search_keys.query_plan(text)
 
 
+def _newest_id() -> int:
+    from guanxi.customers.models import Customer
+
+    return Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
 def _window_floor(groups: list[list[str]], before_id: int | None, size: int) -> int | None:
     """The lowest id worth looking at: on SQLite the ``size``-th newest match below
     ``before_id`` (None when there are fewer, so the full match set is small and needs no
-    window); on PostgreSQL simply ``size`` ids below it."""
+    window); on PostgreSQL simply ``size`` ids below it (``before_id`` is always given)."""
     if connection.vendor != "sqlite":
-        if before_id is None:
-            from guanxi.customers.models import Customer
-
-            before_id = (Customer.objects.order_by("-pk").values_list("pk", flat=True)[:1] or [0])[
-                0
-            ] + 1
-        return max(0, before_id - size)
+        return max(0, (before_id or 0) - size)
     sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
     params: list[Any] = [_fts_expression(groups)]
     if before_id is not None:
@@ -188,8 +189,6 @@ _frequencies: dict[str, Any] = {"at": -_FREQUENCY_TTL, "freq": {}}
 
 
 def _token_frequencies() -> dict[str, float]:
-    import time
-
     now = time.monotonic()
     if now - _frequencies["at"] > _FREQUENCY_TTL:
         with connection.cursor() as cur:
@@ -242,8 +241,11 @@ def windowed_page(
     sizes = WINDOW_SIZES.get(connection.vendor, ())
     if not sizes or ordering != "-id" or not groups:
         return run()
-    if connection.vendor == "postgresql" and _all_rare(groups):
-        return run()  # the GIN index fetches a few thousand rows at most: no window needed
+    if connection.vendor == "postgresql":
+        if _all_rare(groups):
+            return run()  # the GIN index fetches a few thousand rows at most: no window needed
+        if before_id is None:
+            before_id = _newest_id() + 1  # once for every window size
     for size in sizes:
         floor = _window_floor(groups, before_id, size)
         if floor is None:

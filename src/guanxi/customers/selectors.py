@@ -12,6 +12,7 @@ from guanxi.audit.models import AuditEntry
 from guanxi.core.errors import NotFound
 from guanxi.core.masking import mask
 from guanxi.core.pagination import Page, cursor_position, paginate
+from guanxi.core.scopes import scope_covers
 from guanxi.customers import search
 from guanxi.customers.filters import CustomerFilter, clean_ordering
 from guanxi.customers.models import Customer, StatusChange, Tag
@@ -92,7 +93,10 @@ def customer_get(*, user: Any, pk: Any, action: str = "view") -> Customer:
 
 
 def customer_writable(user: Any, customer: Customer) -> bool:
-    """Whether ``customer`` is inside ``user``'s write scope (pages hide buttons otherwise)."""
+    """Whether ``customer`` (read within ``user``'s view scope) is inside their write scope
+    (pages hide buttons otherwise); asks the database only when the write scope is narrower."""
+    if scope_covers(user, Customer, "change"):
+        return True
     return Customer.objects.alive().restrict(user, "change").filter(pk=customer.pk).exists()
 
 
@@ -125,7 +129,7 @@ def can_view_sensitive(user: Any, customer: Customer) -> bool:
     return customer.owner_id == user.pk or user.has_perm("customers.view_sensitive_customer")
 
 
-def shows_sensitive(user: Any, customer: Customer, *, listing: bool = False) -> bool:
+def shows_sensitive(user: Any, customer: Customer) -> bool:
     """Whether a page or API answer shows this customer's personal values unmasked.
 
     Lists and single records alike show them in full to permitted users (the owner and
@@ -138,9 +142,9 @@ def shows_sensitive(user: Any, customer: Customer, *, listing: bool = False) -> 
     return can_view_sensitive(user, customer)
 
 
-def sensitive_values(user: Any, customer: Customer, *, listing: bool) -> dict[str, str]:
+def sensitive_values(user: Any, customer: Customer) -> dict[str, str]:
     """The personal fields of ``customer`` as ``user`` sees them on a list or a record."""
     values = {f: getattr(customer, f) or "" for f in SENSITIVE_FIELDS}
-    if shows_sensitive(user, customer, listing=listing):
+    if shows_sensitive(user, customer):
         return values
     return {f: mask(f, v) for f, v in values.items()}

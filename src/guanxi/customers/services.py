@@ -162,24 +162,6 @@ def _ensure_in_write_scope(actor: Any, customer: Customer) -> None:
         raise PermissionDenied(MSG_OUT_OF_SCOPE)
 
 
-def _require_perm(*, actor: Any, perm: str, **_context: Any) -> None:
-    require_perm(actor, perm)
-
-
-def customer_check_permission(
-    *,
-    actor: Any,
-    perm: str,
-    action: str,
-    customer: Customer | None = None,
-    meta: RequestMeta | None = None,
-) -> None:
-    """The permission half of a write, for callers that must refuse before judging the input
-    (the API answers 403, not a review of the body, to someone who may not write). A refusal
-    is audited exactly as the write service's own would be."""
-    audited_refusals(action)(_require_perm)(actor=actor, perm=perm, customer=customer, meta=meta)
-
-
 @audited_refusals("customer.create")
 def customer_create(
     *, actor: Any, data: Mapping[str, Any], meta: RequestMeta | None = None

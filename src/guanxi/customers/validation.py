@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core import regions, validators
 from guanxi.core.dictionaries import resolve_dictionary_value
+from guanxi.core.field_errors import FieldErrors
 from guanxi.customers.choices import CustomerStatus, CustomerType
 
 MSG_REQUIRED = _("此项为必填项")
@@ -74,13 +74,11 @@ def clean_customer_input(
     Returns the normalised values of the keys given (plus region fields when any changed).
     Raises ValidationError with a dict of field → messages.
     """
-    errors: dict[str, list[Any]] = {}
+    errors = FieldErrors()
+    fail = errors.add
     cleaned: dict[str, Any] = {}
     merged = dict(current or {})
     given = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
-
-    def fail(field: str, message: Any) -> None:
-        errors.setdefault(field, []).append(message)
 
     for field, raw in given.items():
         if field in ("tags", "owner_id"):
@@ -93,11 +91,8 @@ def clean_customer_input(
             elif len(value) > 128:
                 fail(field, MSG_NAME_TOO_LONG)
         elif field in _NORMALIZERS and value:
-            try:
+            with errors.collect(field):
                 value = _NORMALIZERS[field](value)
-            except ValidationError as exc:
-                for message in exc.messages:
-                    fail(field, message)
         elif field in DICTIONARY_FIELDS and value:
             code = resolve_dictionary_value(DICTIONARY_FIELDS[field], value)
             if code is None:
@@ -119,7 +114,7 @@ def clean_customer_input(
     if (
         not merged.get("mobile")
         and not merged.get("phone")
-        and not (errors.get("mobile") or errors.get("phone"))
+        and not ("mobile" in errors or "phone" in errors)
     ):
         fail("mobile", MSG_CONTACT_REQUIRED)
     ctype = merged.get("customer_type") or CustomerType.ENTERPRISE
@@ -129,18 +124,14 @@ def clean_customer_input(
         fail("id_number", MSG_ID_FOR_ENTERPRISE)
 
     if {"province", "city", "district"} & given.keys():
-        try:
-            region = regions.resolve_region(
-                _text(merged.get("province")),
-                _text(merged.get("city")),
-                _text(merged.get("district")),
-            )
-        except ValidationError as exc:
-            for field, messages in exc.message_dict.items():
-                errors.setdefault(field, []).extend(messages)
-        else:
+        region = errors.check(
+            regions.resolve_region,
+            _text(merged.get("province")),
+            _text(merged.get("city")),
+            _text(merged.get("district")),
+        )
+        if region is not None:
             cleaned.update(province=region.province, city=region.city, district=region.district)
 
-    if errors:
-        raise ValidationError(errors)
+    errors.raise_if_any()
     return cleaned

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from guanxi.accounts.models import Department, User
 from guanxi.audit.models import AuditEntry
-from guanxi.audit.services import RequestMeta
+from guanxi.audit.services import RequestMeta, require_perm_audited
 from guanxi.core import regions
 from guanxi.core.dictionaries import dictionary_labels
 from guanxi.core.errors import DomainError, NotFound, PermissionDenied, StaleVersion
@@ -68,7 +68,7 @@ def _require(
         return
     if request.method == "POST":
         try:
-            services.customer_check_permission(
+            require_perm_audited(
                 actor=request.user, perm=perm, action=action, customer=customer, meta=_meta(request)
             )
         except PermissionDenied as exc:
@@ -124,12 +124,12 @@ def contact_href(field: str, value: str) -> str:
 
 
 def personal_items(
-    user: Any, customer: Customer, *, listing: bool, fields: tuple[str, ...] = SENSITIVE_INPUTS
+    user: Any, customer: Customer, fields: tuple[str, ...] = SENSITIVE_INPUTS
 ) -> dict[str, dict[str, Any]]:
     """Each personal field as a page shows it: the value (masked or not), a contact link for a
     full value, and whether a "显示" button is offered (masked, and the user may reveal)."""
-    shown = selectors.sensitive_values(user, customer, listing=listing)
-    full = selectors.shows_sensitive(user, customer, listing=listing)
+    shown = selectors.sensitive_values(user, customer)
+    full = selectors.shows_sensitive(user, customer)
     may_reveal = not full and selectors.can_view_sensitive(user, customer)
     return {
         f: {
@@ -289,7 +289,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "customer": c,
-            "mobile": personal_items(user, c, listing=True, fields=("mobile",))["mobile"],
+            "mobile": personal_items(user, c, fields=("mobile",))["mobile"],
             "industry": labels["industry"].get(c.industry, c.industry),
             "category": labels["customer_category"].get(c.category, c.category),
         }
@@ -443,7 +443,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     writable = (may_change or may_delete) and selectors.customer_writable(user, customer)
     context = {
         "customer": customer,
-        "personal": personal_items(user, customer, listing=False),
+        "personal": personal_items(user, customer),
         "industry": labels["industry"].get(customer.industry, customer.industry),
         "category": labels["customer_category"].get(customer.category, customer.category),
         "source": labels["customer_source"].get(customer.source, customer.source),

@@ -11,13 +11,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from guanxi.core.api_errors import error_body
-from guanxi.core.api_schema import COMMON_ERRORS, ERROR_SCHEMA
-from guanxi.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, BadCursor
+from guanxi.core.api_schema import (
+    COMMON_ERRORS,
+    ERROR_SCHEMA,
+    ListQuerySerializer,
+    list_query,
+    page_schema,
+)
 from guanxi.workflow import selectors, services
 from guanxi.workflow.models import Notification, NotificationLevel
-
-MSG_BAD_CURSOR = "无效的分页游标"
 
 
 class NotificationSerializer(serializers.Serializer):
@@ -46,20 +48,10 @@ class NotificationSerializer(serializers.Serializer):
         }
 
 
-class ListQuerySerializer(serializers.Serializer):
+class NotificationListQuery(ListQuerySerializer):
     unread = serializers.BooleanField(required=False, default=False, help_text="只看未读")
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
-    cursor = serializers.CharField(max_length=500, required=False)
 
 
-PAGE_SCHEMA = inline_serializer(
-    "NotificationPage",
-    fields={
-        "items": NotificationSerializer(many=True),
-        "next_cursor": serializers.CharField(allow_null=True),
-        "unread_count": serializers.IntegerField(),
-    },
-)
 READ_ALL_SCHEMA = inline_serializer(
     "NotificationReadAll",
     fields={"updated": serializers.IntegerField(), "unread_count": serializers.IntegerField()},
@@ -69,22 +61,24 @@ READ_ALL_SCHEMA = inline_serializer(
 class NotificationListView(APIView):
     @extend_schema(
         operation_id="notifications_list",
-        parameters=[ListQuerySerializer],
-        responses={200: PAGE_SCHEMA, 422: ERROR_SCHEMA, **COMMON_ERRORS},
+        parameters=[NotificationListQuery],
+        responses={
+            200: page_schema(
+                "NotificationPage", NotificationSerializer, unread_count=serializers.IntegerField()
+            ),
+            422: ERROR_SCHEMA,
+            **COMMON_ERRORS,
+        },
         tags=["notifications"],
     )
     def get(self, request: Request) -> Response:
-        query = ListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        try:
-            page = selectors.notification_list(
-                user=request.user,
-                unread_only=query.validated_data["unread"],
-                cursor=query.validated_data.get("cursor"),
-                limit=query.validated_data["limit"],
-            )
-        except BadCursor:
-            return Response(error_body("ERR-006", errors={"cursor": [MSG_BAD_CURSOR]}), status=422)
+        query = list_query(request, NotificationListQuery)
+        page = selectors.notification_list(
+            user=request.user,
+            unread_only=query["unread"],
+            cursor=query.get("cursor"),
+            limit=query["limit"],
+        )
         return Response(
             {
                 "items": NotificationSerializer(page.items, many=True).data,
