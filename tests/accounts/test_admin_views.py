@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 import xlsxwriter
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from python_calamine import CalamineWorkbook
@@ -26,7 +28,7 @@ from guanxi.accounts.models import Department, Role, RoleScope, User
 from guanxi.audit.models import AuditEntry
 from guanxi.core.scopes import SCOPED_OBJECT_TYPES
 from tests.accounts.test_org_services import db_state
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD, make_department, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -452,6 +454,26 @@ def test_department_tree_create_and_edit_with_manager(org, admin):
     assert bad.status_code == 422 and "排序必须是0到99999之间的整数" in text(bad)
 
 
+@pytest.mark.parametrize("page", ["org:users", "org:departments", "org:roles"])
+def test_org_lists_query_the_same_for_more_rows(org, admin, page, django_assert_max_num_queries):
+    """No query per row: more users (with department and roles), departments (with
+    managers) and roles (with permissions and scopes) cost no more queries."""
+    url = reverse(page)
+    admin.get(url)  # warm the session and permission caches
+    with CaptureQueriesContext(connection) as baseline:
+        assert admin.get(url).status_code == 200
+    for i in range(3):
+        dept = make_department(f"新部门{i}", org["sales"])
+        member = make_user("sales_rep", dept)
+        member.roles.add(Role.objects.get(code="service_rep"))
+        Department.objects.filter(pk=dept.pk).update(manager=member)
+        role = Role.objects.create(code=f"extra_{i}", name=f"附加角色{i}")
+        role.permissions.set(Permission.objects.filter(codename="view_customer"))
+        RoleScope.objects.create(role=role, object_type="customer", read_scope="all")
+    with django_assert_max_num_queries(len(baseline)):
+        assert admin.get(url).status_code == 200
+
+
 # --- role editor ------------------------------------------------------------------------
 
 
@@ -501,6 +523,16 @@ def test_role_editor_groups_and_per_type_scopes(org, admin):
 # --- import -----------------------------------------------------------------------------
 
 HEADER = ["用户名", "姓名", "工号", "部门", "手机号", "邮箱", "性别", "角色"]
+ZHAO_YI = [
+    "zhao_yi",
+    "赵一",
+    "E301",
+    "总公司/销售部/销售一组",
+    "13800138001",
+    "",
+    "男",
+    "sales_rep",
+]
 
 
 def csv_bytes(rows: list[list[str]], encoding: str = "utf-8-sig") -> bytes:
@@ -534,16 +566,7 @@ def test_import_csv_reports_row_errors_then_imports(org, admin):
     bad = csv_bytes(
         [
             HEADER,
-            [
-                "zhao_yi",
-                "赵一",
-                "E301",
-                "总公司/销售部/销售一组",
-                "13800138001",
-                "",
-                "男",
-                "sales_rep",
-            ],
+            ZHAO_YI,
             ["qian_er", "", "E302", "不存在的部门", "12345", "bad-mail", "未知", "boss"],
             ["zhao_yi", "赵一重复", "E303", "客服部", "", "", "", ""],
             [org["rep_a"].username, "撞名", "E304", "客服部", "", "", "", ""],
@@ -563,16 +586,7 @@ def test_import_csv_reports_row_errors_then_imports(org, admin):
     good = csv_bytes(
         [
             HEADER,
-            [
-                "zhao_yi",
-                "赵一",
-                "E301",
-                "总公司/销售部/销售一组",
-                "13800138001",
-                "",
-                "男",
-                "sales_rep",
-            ],
+            ZHAO_YI,
             ["qian_er", "钱二", "E302", "客服部", "", "qian@example.com", "女", "客服代表"],
         ],
         encoding="gb18030",

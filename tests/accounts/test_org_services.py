@@ -289,14 +289,12 @@ def test_user_create_needs_permission(org):
 
 def test_cannot_grant_role_with_permissions_one_lacks(org):
     """A user administrator without admin rights cannot make someone (or themselves) admin."""
-    helper_role = services.role_create(
+    services.role_create(
         actor=org["admin"],
         data={"code": "hr", "name": "人事"},
         permissions=["accounts.view_user", "accounts.add_user", "accounts.change_user"],
     )
-    hr = make_user(None, org["head"])
-    hr.roles.add(helper_role)
-    hr = User.objects.get(pk=hr.pk)
+    hr = make_user("hr", org["head"])
     exc = assert_refused(
         lambda: services.user_update(actor=hr, user=org["rep_a"], data={"roles": ["admin"]}),
         PermissionDenied,
@@ -356,6 +354,21 @@ def test_update_is_all_or_nothing(org):
         ValidationError,
         "user.update",
     )
+
+
+def test_lock_fields_only_go_with_status_locked(org):
+    """The rule holds for every caller (API, pages, scripts), not only the API serializer."""
+    exc = assert_refused(
+        lambda: services.user_update(
+            actor=org["admin"],
+            user=org["rep_a"],
+            data={"status": "disabled", "lock_reason": "调查中", "locked_until": None},
+        ),
+        ValidationError,
+        "user.update",
+    )
+    message = "仅在状态为“锁定”（locked）时可以填写"
+    assert exc.message_dict == {"lock_reason": [message], "locked_until": [message]}
 
 
 # --- users: status, sessions and tokens -------------------------------------------------

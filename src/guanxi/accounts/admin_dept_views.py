@@ -4,26 +4,22 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from guanxi.accounts import selectors, services
 from guanxi.accounts.admin_forms import DepartmentForm
-from guanxi.accounts.admin_views import guard, meta, run, run_action
+from guanxi.accounts.admin_views import confirm_delete, get_or_404, guard, meta, run
 from guanxi.accounts.models import Department
-from guanxi.core.errors import NotFound
 
 MSG_SAVED = _("部门“%(name)s”已保存")
 MSG_DELETED = _("部门“%(name)s”已删除")
 
 
 def _department(request: HttpRequest, pk: int) -> Department:
-    try:
-        return selectors.department_get(actor=request.user, pk=pk)
-    except NotFound as exc:
-        raise Http404() from exc
+    return get_or_404(selectors.department_get, request, pk)
 
 
 @login_required
@@ -110,22 +106,14 @@ def department_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def department_delete(request: HttpRequest, pk: int) -> HttpResponse:
     guard(request, "accounts.delete_department")
     dept = _department(request, pk)
-    if request.method == "GET":
-        return render(
-            request,
-            "accounts/admin/confirm.html",
-            {
-                "title": _("删除部门"),
-                "text": _("确认删除部门“%(name)s”？只有没有成员和下级部门的部门可以删除。")
-                % {"name": dept.name},
-                "button": "btn-danger",
-                "cancel_url": "org:departments",
-            },
-        )
-    ok, _result = run_action(
+    return confirm_delete(
         request,
-        lambda: services.department_delete(actor=request.user, department=dept, meta=meta(request)),
+        title=_("删除部门"),
+        text=_("确认删除部门“%(name)s”？只有没有成员和下级部门的部门可以删除。")
+        % {"name": dept.name},
+        back="org:departments",
+        call=lambda: services.department_delete(
+            actor=request.user, department=dept, meta=meta(request)
+        ),
+        done=MSG_DELETED % {"name": dept.name},
     )
-    if ok:
-        messages.success(request, MSG_DELETED % {"name": dept.name})
-    return redirect("org:departments")

@@ -7,14 +7,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from guanxi.accounts import selectors, services
 from guanxi.accounts.admin_forms import RoleForm
-from guanxi.accounts.admin_views import guard, meta, run, run_action
+from guanxi.accounts.admin_views import confirm_delete, get_or_404, guard, meta, run
 from guanxi.accounts.models import Role
 from guanxi.accounts.permission_catalog import (
     ADVANCED,
@@ -24,7 +24,6 @@ from guanxi.accounts.permission_catalog import (
     catalog,
     catalog_index,
 )
-from guanxi.core.errors import NotFound
 from guanxi.core.scopes import SCOPE_CHOICES, SCOPED_OBJECT_TYPES
 
 MSG_SAVED = _("角色“%(name)s”已保存")
@@ -33,10 +32,7 @@ GROUPS = (BASIC, ADVANCED, SENSITIVE)
 
 
 def _role(request: HttpRequest, pk: int) -> Role:
-    try:
-        return selectors.role_get(actor=request.user, pk=pk)
-    except NotFound as exc:
-        raise Http404() from exc
+    return get_or_404(selectors.role_get, request, pk)
 
 
 @login_required
@@ -80,6 +76,7 @@ def role_list(request: HttpRequest) -> HttpResponse:
 def _editor(request: HttpRequest, role: Role | None) -> HttpResponse:
     entries = catalog()
     ids = [p.permission.pk for e in entries for p in e.all()]
+    shown = set(ids)
     initial: dict[str, Any] = {"read_scope": "own", "write_scope": "own"}
     if role is not None:
         initial = {
@@ -89,7 +86,7 @@ def _editor(request: HttpRequest, role: Role | None) -> HttpResponse:
             "read_scope": role.read_scope,
             "write_scope": role.write_scope,
             "require_2fa": role.require_2fa,
-            "permissions": [str(p.pk) for p in role.permissions.all() if p.pk in set(ids)],
+            "permissions": [str(p.pk) for p in role.permissions.all() if p.pk in shown],
         }
         for scope in role.scopes.all():
             initial[f"scope_{scope.object_type}_read"] = scope.read_scope
@@ -100,7 +97,7 @@ def _editor(request: HttpRequest, role: Role | None) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         chosen = {int(pk) for pk in form.cleaned_data["permissions"]}
         # Permissions the editor does not show (none are in the catalog) are kept as they are.
-        hidden = {p.pk for p in role.permissions.all() if p.pk not in set(ids)} if role else set()
+        hidden = {p.pk for p in role.permissions.all() if p.pk not in shown} if role else set()
         saved = run(
             form,
             lambda: services.role_save(
@@ -166,21 +163,12 @@ def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def role_delete(request: HttpRequest, pk: int) -> HttpResponse:
     guard(request, "accounts.delete_role")
     role = _role(request, pk)
-    if request.method == "GET":
-        return render(
-            request,
-            "accounts/admin/confirm.html",
-            {
-                "title": _("删除角色"),
-                "text": _("确认删除角色“%(name)s”？系统内置角色和仍有用户使用的角色不能删除。")
-                % {"name": role.name},
-                "button": "btn-danger",
-                "cancel_url": "org:roles",
-            },
-        )
-    ok, _result = run_action(
-        request, lambda: services.role_delete(actor=request.user, role=role, meta=meta(request))
+    return confirm_delete(
+        request,
+        title=_("删除角色"),
+        text=_("确认删除角色“%(name)s”？系统内置角色和仍有用户使用的角色不能删除。")
+        % {"name": role.name},
+        back="org:roles",
+        call=lambda: services.role_delete(actor=request.user, role=role, meta=meta(request)),
+        done=MSG_DELETED % {"name": role.name},
     )
-    if ok:
-        messages.success(request, MSG_DELETED % {"name": role.name})
-    return redirect("org:roles")

@@ -5,6 +5,7 @@ Pages are hidden (403) from users without the permission; the services check it 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -22,10 +23,8 @@ from guanxi.accounts.admin_forms import DisableForm, LockForm, UserFilterForm, U
 from guanxi.accounts.models import User
 from guanxi.accounts.user_filters import clean_ordering
 from guanxi.audit.actions import action_label
-from guanxi.audit.models import AuditEntry
 from guanxi.audit.services import RequestMeta
 from guanxi.core.errors import DomainError, NotFound
-from guanxi.core.masking import mask
 from guanxi.core.pagination import BadCursor
 
 PAGE_SIZE = 20
@@ -96,19 +95,36 @@ def run_action(request: HttpRequest, call: Any) -> tuple[bool, Any]:
     return False, None
 
 
-def _user(request: HttpRequest, pk: int) -> User:
+def get_or_404(getter: Callable[..., Any], request: HttpRequest, pk: int) -> Any:
+    """One organisation object through its selector; unknown ids are the page's 404."""
     try:
-        return selectors.user_get(actor=request.user, pk=pk)
+        return getter(actor=request.user, pk=pk)
     except NotFound as exc:
         raise Http404() from exc
 
 
-def _personal(actor: Any, user: User) -> dict[str, str]:
-    full = selectors.can_view_sensitive_user(actor, user)
-    return {
-        f: (getattr(user, f) if full else mask(f, getattr(user, f) or "")) or ""
-        for f in ("mobile", "email")
-    }
+def confirm_delete(
+    request: HttpRequest,
+    *,
+    title: Any,
+    text: Any,
+    back: str,
+    call: Callable[[], Any],
+    done: str,
+) -> HttpResponse:
+    """GET asks on the confirm page; POST runs ``call`` (a refusal becomes an error message)
+    and goes back to the list ``back`` either way."""
+    if request.method == "GET":
+        context = {"title": title, "text": text, "button": "btn-danger", "cancel_url": back}
+        return render(request, "accounts/admin/confirm.html", context)
+    ok, _result = run_action(request, call)
+    if ok:
+        messages.success(request, done)
+    return redirect(back)
+
+
+def _user(request: HttpRequest, pk: int) -> User:
+    return get_or_404(selectors.user_get, request, pk)
 
 
 # --- list -------------------------------------------------------------------------------
@@ -128,7 +144,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
         messages.warning(request, MSG_BAD_CURSOR)
         page = selectors.user_list(actor=actor, params=params, limit=PAGE_SIZE)
     count = selectors.user_count(actor=actor, params=params)
-    rows = [{"user": u, **_personal(actor, u)} for u in page.items]
+    rows = [{"user": u, **selectors.user_personal_values(actor, u)} for u in page.items]
     context = {
         "rows": rows,
         "page": page,
@@ -154,15 +170,6 @@ def user_list(request: HttpRequest) -> HttpResponse:
 # --- detail -----------------------------------------------------------------------------
 
 
-def user_history(user: User, limit: int = 30) -> list[AuditEntry]:
-    """What was done to this account, newest first (from the audit log)."""
-    return list(
-        AuditEntry.objects.filter(object_type="user", object_id=str(user.pk))
-        .select_related("actor")
-        .order_by("-id")[:limit]
-    )
-
-
 @login_required
 @require_GET
 def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -171,9 +178,11 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
     context = {
         "subject": user,
-        "personal": _personal(actor, user),
+        "personal": selectors.user_personal_values(actor, user),
         "sessions": selectors.sessions_of(actor=actor, user=user),
-        "history": [(e, action_label(e.action)) for e in user_history(user)],
+        "history": [
+            (e, action_label(e.action)) for e in selectors.user_history(actor=actor, user=user)
+        ],
         "can_change": actor.has_perm("accounts.change_user") and user.status != "deleted",
         "can_delete": actor.has_perm("accounts.delete_user") and user.status != "deleted",
         "is_self": actor.pk == user.pk,

@@ -12,9 +12,10 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.choices import UserStatus
 from guanxi.accounts.models import Department, User
-from guanxi.accounts.service_support import audited_refusals, check_perm, diff
-from guanxi.audit.services import RequestMeta, audit_record
-from guanxi.core.errors import DeleteRefused, NotFound
+from guanxi.accounts.service_support import check_perm, diff, lock_row
+from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
+from guanxi.core.errors import DeleteRefused
+from guanxi.core.field_errors import FieldErrors
 from guanxi.core.validators import fold_text
 
 MSG_REQUIRED = _("此项为必填项")
@@ -83,16 +84,6 @@ def _ensure_unique_name(name: str, parent: Department | None, exclude: int | Non
         raise ValidationError({"name": [MSG_NAME_TAKEN % {"name": name}]})
 
 
-def _collect(errors: dict[str, list[Any]], call: Any, *args: Any) -> Any:
-    """Run one field check, gathering its message so every bad field is reported at once."""
-    try:
-        return call(*args)
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
-        return None
-
-
 @audited_refusals("department.create")
 def department_create(
     *,
@@ -105,13 +96,12 @@ def department_create(
 ) -> Department:
     """Create a department and set its materialised path ("/1/4/") for subtree queries."""
     check_perm(actor, "accounts.add_department")
-    errors: dict[str, list[Any]] = {}
-    clean_name = _collect(errors, _clean_name, name)
-    parent_obj = _collect(errors, _resolve_parent, parent)
-    manager_obj = _collect(errors, _resolve_manager, manager)
-    clean_sort = _collect(errors, _clean_sort, sort)
-    if errors:
-        raise ValidationError(errors)
+    errors = FieldErrors()  # every bad field reported at once
+    clean_name = errors.check(_clean_name, name)
+    parent_obj = errors.check(_resolve_parent, parent)
+    manager_obj = errors.check(_resolve_manager, manager)
+    clean_sort = errors.check(_clean_sort, sort)
+    errors.raise_if_any()
     _ensure_unique_name(clean_name, parent_obj, None)
     with transaction.atomic():
         dept = Department.objects.create(
@@ -127,13 +117,6 @@ def department_create(
             meta=meta,
         )
     return dept
-
-
-def _locked(dept: Department) -> Department:
-    try:
-        return Department.objects.select_for_update().get(pk=dept.pk)
-    except Department.DoesNotExist as exc:
-        raise NotFound() from exc
 
 
 def _move_subtree(dept: Department, new_parent: Department | None) -> None:
@@ -163,22 +146,21 @@ def department_update(
     """Rename, re-sort, change the manager, or move under another parent (no cycles)."""
     check_perm(actor, "accounts.change_department")
     with transaction.atomic():
-        current = _locked(department)
+        current = lock_row(department)
         before = snapshot(current)
-        errors: dict[str, list[Any]] = {}
-        name = _collect(errors, _clean_name, data["name"]) if "name" in data else current.name
+        errors = FieldErrors()
+        name = errors.check(_clean_name, data["name"]) if "name" in data else current.name
         if "parent_id" in data:
-            parent = _collect(errors, _resolve_parent, data["parent_id"])
+            parent = errors.check(_resolve_parent, data["parent_id"])
             if parent is not None and parent.path.startswith(current.path):
-                errors.setdefault("parent_id", []).append(MSG_PARENT_CYCLE)
+                errors.add("parent_id", MSG_PARENT_CYCLE)
         else:
             parent = current.parent
         if "manager_id" in data:
-            current.manager = _collect(errors, _resolve_manager, data["manager_id"])
+            current.manager = errors.check(_resolve_manager, data["manager_id"])
         if "sort" in data:
-            current.sort = _collect(errors, _clean_sort, data["sort"])
-        if errors:
-            raise ValidationError(errors)
+            current.sort = errors.check(_clean_sort, data["sort"])
+        errors.raise_if_any()
         _ensure_unique_name(name, parent, current.pk)
         current.name = name
         if (parent.pk if parent else None) != current.parent_id:
@@ -200,17 +182,16 @@ def department_delete(
     history stays in the audit log); live members and children refuse the delete."""
     check_perm(actor, "accounts.delete_department")
     with transaction.atomic():
-        current = _locked(department)
+        current = lock_row(department)
         children = Department.objects.filter(parent=current).count()
         if children:
             raise DeleteRefused(
                 MSG_HAS_CHILDREN % {"name": current.name, "count": children}, reason="children"
             )
-        members = User.objects.filter(department=current).exclude(status=UserStatus.DELETED)
-        if members.exists():
+        members = User.objects.filter(department=current).exclude(status=UserStatus.DELETED).count()
+        if members:
             raise DeleteRefused(
-                MSG_HAS_MEMBERS % {"name": current.name, "count": members.count()},
-                reason="members",
+                MSG_HAS_MEMBERS % {"name": current.name, "count": members}, reason="members"
             )
         detached = list(
             User.objects.filter(department=current, status=UserStatus.DELETED).values_list(
@@ -224,11 +205,10 @@ def department_delete(
             with transaction.atomic():
                 current.delete()
         except (ProtectedError, RestrictedError) as exc:
-            what = "、".join(
-                sorted({str(o._meta.verbose_name) for o in exc.protected_objects})
-                if isinstance(exc, ProtectedError)
-                else {str(o._meta.verbose_name) for o in exc.restricted_objects}
+            found = (
+                exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
             )
+            what = "、".join(sorted({str(o._meta.verbose_name) for o in found}))
             raise DeleteRefused(
                 MSG_REFERENCED % {"name": repr_, "what": what}, reason="referenced"
             ) from exc

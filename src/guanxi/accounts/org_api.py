@@ -21,35 +21,27 @@ from guanxi.accounts import selectors, services
 from guanxi.accounts.choices import Gender, UserStatus
 from guanxi.accounts.models import Department, Role, User
 from guanxi.accounts.permission_catalog import catalog, catalog_index, group_dotted
-from guanxi.accounts.service_support import check_perm_audited
-from guanxi.accounts.user_filters import ORDERINGS
-from guanxi.audit.services import RequestMeta
-from guanxi.core.api_errors import error_body
-from guanxi.core.api_schema import COMMON_ERRORS, ERROR_SCHEMA
-from guanxi.core.masking import mask
-from guanxi.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, BadCursor, paginate
+from guanxi.accounts.user_filters import ORDERINGS, UserFilter
+from guanxi.audit.services import RequestMeta, require_perm_audited
+from guanxi.core.api_schema import (
+    COMMON_ERRORS,
+    DUPLICATE_SCHEMA,
+    ERROR_SCHEMA,
+    ListQuerySerializer,
+    filter_parameters,
+    list_query,
+    page_schema,
+)
+from guanxi.core.pagination import paginate
 from guanxi.core.scopes import SCOPE_CHOICES, SCOPED_OBJECT_TYPES
 
 ID_MAX = 2**62
-MSG_BAD_CURSOR = "无效的分页游标"
 # What PATCH /users/{id} may set (deleting is DELETE /users/{id}).
 WRITABLE_STATUSES = [
     (UserStatus.ACTIVE.value, UserStatus.ACTIVE.label),
     (UserStatus.LOCKED.value, UserStatus.LOCKED.label),
     (UserStatus.DISABLED.value, UserStatus.DISABLED.label),
 ]
-MSG_LOCK_FIELDS = "仅在状态为“锁定”（locked）时可以填写"
-
-DUPLICATE_SCHEMA = inline_serializer(
-    "OrgDuplicateError",
-    fields={
-        "code": serializers.CharField(),
-        "message": serializers.CharField(),
-        "duplicates": serializers.ListField(child=serializers.DictField()),
-        "hidden_count": serializers.IntegerField(),
-        "matched_on": serializers.ListField(child=serializers.CharField()),
-    },
-)
 
 
 def _dt(value: Any) -> str | None:
@@ -58,22 +50,6 @@ def _dt(value: Any) -> str | None:
 
 def _meta(request: Request) -> RequestMeta:
     return RequestMeta.from_request(request)
-
-
-def _page_schema(name: str, item: Any) -> Any:
-    return inline_serializer(
-        name,
-        fields={"items": item(many=True), "next_cursor": serializers.CharField(allow_null=True)},
-    )
-
-
-class ListQuerySerializer(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
-    cursor = serializers.CharField(max_length=500, required=False)
-
-
-def _bad_cursor() -> Response:
-    return Response(error_body("ERR-006", errors={"cursor": [MSG_BAD_CURSOR]}), status=422)
 
 
 # --- departments ------------------------------------------------------------------------
@@ -137,7 +113,7 @@ class DepartmentListView(APIView):
         operation_id="departments_list",
         parameters=[DepartmentListQuery],
         responses={
-            200: _page_schema("DepartmentPage", DepartmentSerializer),
+            200: page_schema("DepartmentPage", DepartmentSerializer),
             422: ERROR_SCHEMA,
             **COMMON_ERRORS,
         },
@@ -145,17 +121,13 @@ class DepartmentListView(APIView):
     )
     def get(self, request: Request) -> Response:
         qs = selectors.department_queryset(actor=request.user)  # 403 before judging the query
-        query = DepartmentListQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        try:
-            page = paginate(
-                qs,
-                ordering=query.validated_data.get("ordering", "id"),
-                cursor=query.validated_data.get("cursor"),
-                limit=query.validated_data["limit"],
-            )
-        except BadCursor:
-            return _bad_cursor()
+        query = list_query(request, DepartmentListQuery)
+        page = paginate(
+            qs,
+            ordering=query.get("ordering", "id"),
+            cursor=query.get("cursor"),
+            limit=query["limit"],
+        )
         items = [DepartmentSerializer(d).data for d in page.items]
         return Response({"items": items, "next_cursor": page.next_cursor})
 
@@ -166,7 +138,7 @@ class DepartmentListView(APIView):
         tags=["organisation"],
     )
     def post(self, request: Request) -> Response:
-        check_perm_audited(  # 403 before judging the body
+        require_perm_audited(  # 403 before judging the body
             actor=request.user,
             perm="accounts.add_department",
             action="department.create",
@@ -256,8 +228,7 @@ class UserSerializer(serializers.Serializer):
     deleted_at = serializers.DateTimeField(allow_null=True)
 
     def to_representation(self, user: User) -> dict[str, Any]:
-        actor = self.context["request"].user
-        full = selectors.can_view_sensitive_user(actor, user)
+        personal = selectors.user_personal_values(self.context["request"].user, user)
         dept = user.department
         return {
             "id": user.pk,
@@ -267,8 +238,8 @@ class UserSerializer(serializers.Serializer):
             "department_id": user.department_id,
             "department": {"id": dept.pk, "name": dept.name} if dept else None,
             "title": user.title,
-            "mobile": user.mobile if full else mask("mobile", user.mobile),
-            "email": user.email if full else mask("email", user.email),
+            "mobile": personal["mobile"],
+            "email": personal["email"],
             "gender": user.gender,
             "status": user.status,
             "locked_until": _dt(user.locked_until),
@@ -316,20 +287,9 @@ class UserPatchSerializer(serializers.Serializer):
     locked_until = serializers.DateTimeField(required=False, allow_null=True)
     lock_reason = serializers.CharField(max_length=255, allow_blank=True, required=False)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("status") != UserStatus.LOCKED:
-            errors = {f: [MSG_LOCK_FIELDS] for f in ("locked_until", "lock_reason") if f in attrs}
-            if errors:
-                raise serializers.ValidationError(errors)
-        return attrs
-
 
 class UserListQuery(ListQuerySerializer):
     ordering = serializers.ChoiceField(choices=list(ORDERINGS), required=False)
-    q = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    department_id = serializers.IntegerField(min_value=1, max_value=ID_MAX, required=False)
-    status = serializers.ChoiceField(choices=UserStatus.choices, required=False)
-    role = serializers.CharField(max_length=32, required=False, allow_blank=True)
 
 
 def _user(request: Request, pk: Any) -> dict[str, Any]:
@@ -340,27 +300,24 @@ def _user(request: Request, pk: Any) -> dict[str, Any]:
 class UserListView(APIView):
     @extend_schema(
         operation_id="users_list",
-        parameters=[UserListQuery],
+        parameters=[*filter_parameters(UserFilter), UserListQuery],
         responses={
-            200: _page_schema("UserPage", UserSerializer),
+            200: page_schema("UserPage", UserSerializer),
             422: ERROR_SCHEMA,
             **COMMON_ERRORS,
         },
         tags=["organisation"],
     )
     def get(self, request: Request) -> Response:
-        selectors.user_queryset(actor=request.user)  # 403 before judging the query
-        query = UserListQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        try:
-            page = selectors.user_list(
-                actor=request.user,
-                params=request.query_params,
-                cursor=query.validated_data.get("cursor"),
-                limit=query.validated_data["limit"],
-            )
-        except BadCursor:
-            return _bad_cursor()
+        # 403 before judging the query
+        filterset = selectors.user_filter(actor=request.user, params=request.query_params)
+        query = list_query(request, UserListQuery, filterset)
+        page = selectors.user_list(
+            actor=request.user,
+            params=request.query_params,
+            cursor=query.get("cursor"),
+            limit=query["limit"],
+        )
         context = {"request": request}
         items = [UserSerializer(u, context=context).data for u in page.items]
         return Response({"items": items, "next_cursor": page.next_cursor})
@@ -372,7 +329,7 @@ class UserListView(APIView):
         tags=["organisation"],
     )
     def post(self, request: Request) -> Response:
-        check_perm_audited(  # 403 before judging the body
+        require_perm_audited(  # 403 before judging the body
             actor=request.user,
             perm="accounts.add_user",
             action="user.create",
@@ -507,7 +464,7 @@ class RoleSerializer(serializers.Serializer):
 class RoleListView(APIView):
     @extend_schema(
         operation_id="roles_list",
-        responses={200: _page_schema("RolePage", RoleSerializer), **COMMON_ERRORS},
+        responses={200: page_schema("RolePage", RoleSerializer), **COMMON_ERRORS},
         tags=["organisation"],
         description="Every role with its permission codes (grouped basic/advanced/sensitive) "
         "and its data scopes: the defaults and one entry per object type.",

@@ -144,6 +144,11 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
 OBJECT_TYPE_LABELS = {t.key: t.label for t in OBJECT_TYPES}
 
 
+def dotted(perm: Permission) -> str:
+    """``app_label.codename``, the form ``has_perm`` and the API use (needs content_type)."""
+    return f"{perm.content_type.app_label}.{perm.codename}"
+
+
 def group_of(object_type: ObjectType, action: str) -> str:
     """basic / advanced / sensitive for one action of one object type."""
     group = _ACTION_GROUPS[action]
@@ -163,7 +168,7 @@ class CatalogPermission:
 
     @property
     def dotted(self) -> str:
-        return f"{self.permission.content_type.app_label}.{self.permission.codename}"
+        return dotted(self.permission)
 
 
 @dataclass
@@ -220,5 +225,5 @@ def group_dotted(perms: Iterable[Permission], index: dict[int, CatalogPermission
     for perm in perms:
         entry = index.get(perm.pk)
         group = entry.group if entry else ADVANCED
-        grouped[group].append(f"{perm.content_type.app_label}.{perm.codename}")
+        grouped[group].append(dotted(perm))
     return {k: sorted(v) for k, v in grouped.items()}

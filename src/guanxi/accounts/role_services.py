@@ -14,14 +14,17 @@ from typing import Any
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.anomaly import check_role_change_burst
 from guanxi.accounts.choices import UserStatus
 from guanxi.accounts.models import Role, RoleScope
-from guanxi.accounts.service_support import audited_refusals, check_perm, diff
-from guanxi.audit.services import RequestMeta, audit_record
-from guanxi.core.errors import DeleteRefused, NotFound, PermissionDenied
+from guanxi.accounts.permission_catalog import dotted
+from guanxi.accounts.service_support import check_perm, diff, lock_row
+from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
+from guanxi.core.errors import DeleteRefused, PermissionDenied
+from guanxi.core.field_errors import FieldErrors
 from guanxi.core.scopes import SCOPE_CHOICES, SCOPED_OBJECT_TYPES
 from guanxi.core.validators import fold_text
 
@@ -43,10 +46,6 @@ _SCOPES = {value for value, _label in SCOPE_CHOICES}
 ROLE_FIELDS = ("code", "name", "description", "read_scope", "write_scope", "require_2fa")
 
 
-def dotted(perm: Permission) -> str:
-    return f"{perm.content_type.app_label}.{perm.codename}"
-
-
 def role_snapshot(role: Role) -> dict[str, Any]:
     return {f: getattr(role, f) for f in ROLE_FIELDS}
 
@@ -60,18 +59,14 @@ def scope_map(role: Role) -> dict[str, dict[str, str]]:
 
 
 def _clean_role_fields(data: Mapping[str, Any], current: Role | None) -> dict[str, Any]:
-    errors: dict[str, list[Any]] = {}
+    errors = FieldErrors()
     cleaned: dict[str, Any] = {}
     for field in ROLE_FIELDS:
         if field not in data and not (current is None and field in ("code", "name")):
             continue
-        value = data.get(field)
-        try:
-            cleaned[field] = _clean_role_field(field, value, current)
-        except ValidationError as exc:
-            errors[field] = list(exc.messages)
-    if errors:
-        raise ValidationError(errors)
+        with errors.collect(field):
+            cleaned[field] = _clean_role_field(field, data.get(field), current)
+    errors.raise_if_any()
     return cleaned
 
 
@@ -121,22 +116,15 @@ def resolve_permissions(values: Iterable[Any]) -> list[Permission]:
             names.add((app_label, codename))
         else:
             raise ValidationError({"permissions": [MSG_PERMISSION_INVALID % {"value": value}]})
-    found = list(Permission.objects.select_related("content_type").filter(pk__in=ids))
+    wanted = Q(pk__in=ids)
     for app_label, codename in names:
-        perm = (
-            Permission.objects.select_related("content_type")
-            .filter(content_type__app_label=app_label, codename=codename)
-            .first()
-        )
-        if perm is None:
-            raise ValidationError(
-                {"permissions": [MSG_PERMISSION_INVALID % {"value": f"{app_label}.{codename}"}]}
-            )
-        found.append(perm)
-    if len({p.pk for p in found} & ids) != len(ids):
-        missing = sorted(ids - {p.pk for p in found})
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    found = {p.pk: p for p in Permission.objects.select_related("content_type").filter(wanted)}
+    known = {(p.content_type.app_label, p.codename) for p in found.values()}
+    missing = [f"{a}.{c}" for a, c in sorted(names - known)] + sorted(ids - found.keys())
+    if missing:
         raise ValidationError({"permissions": [MSG_PERMISSION_INVALID % {"value": missing[0]}]})
-    return list({p.pk: p for p in found}.values())
+    return list(found.values())
 
 
 def ensure_may_grant(actor: Any, perms: Iterable[str]) -> None:
@@ -150,11 +138,11 @@ def ensure_may_grant(actor: Any, perms: Iterable[str]) -> None:
 
 def _clean_scopes(scopes: Mapping[str, Any]) -> dict[str, dict[str, str] | None]:
     """{object_type: {"read_scope"/"read", "write_scope"/"write"} | None (use the default)}."""
-    errors: list[Any] = []
+    errors = FieldErrors()
     cleaned: dict[str, dict[str, str] | None] = {}
     for object_type, value in scopes.items():
         if object_type not in SCOPED_OBJECT_TYPES:
-            errors.append(MSG_OBJECT_TYPE_INVALID % {"value": object_type})
+            errors.add("scopes", MSG_OBJECT_TYPE_INVALID % {"value": object_type})
             continue
         if value is None:
             cleaned[object_type] = None
@@ -163,10 +151,9 @@ def _clean_scopes(scopes: Mapping[str, Any]) -> dict[str, dict[str, str] | None]
         write = value.get("write_scope", value.get("write"))
         for scope in (read, write):
             if scope not in _SCOPES:
-                errors.append(MSG_SCOPE_INVALID % {"value": scope})
+                errors.add("scopes", MSG_SCOPE_INVALID % {"value": scope})
         cleaned[object_type] = {"read": read, "write": write}
-    if errors:
-        raise ValidationError({"scopes": errors})
+    errors.raise_if_any()
     return cleaned
 
 
@@ -223,13 +210,6 @@ def _apply_scopes(
     return True
 
 
-def _locked(role: Role) -> Role:
-    try:
-        return Role.objects.select_for_update().get(pk=role.pk)
-    except Role.DoesNotExist as exc:
-        raise NotFound() from exc
-
-
 def role_save(
     *,
     actor: Any,
@@ -274,7 +254,7 @@ def _role_save(
                 meta=meta,
             )
         else:
-            current = _locked(role)
+            current = lock_row(role)
             _apply_fields(actor, current, _clean_role_fields(data, current), meta)
         if perms is not None:
             _apply_permissions(actor, current, perms, meta)
@@ -322,7 +302,7 @@ def role_delete(*, actor: Any, role: Role, meta: RequestMeta | None = None) -> N
     """Delete a custom role nobody (alive) holds; system roles are never deleted."""
     check_perm(actor, "accounts.delete_role")
     with transaction.atomic():
-        current = _locked(role)
+        current = lock_row(role)
         if current.is_system:
             raise DeleteRefused(MSG_SYSTEM_ROLE % {"name": current.name}, reason="system")
         holders = current.users.exclude(status=UserStatus.DELETED).count()

@@ -12,13 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import Permission
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from guanxi.accounts.choices import UserStatus
 from guanxi.accounts.models import Department, Role, RoleScope, User
 from guanxi.accounts.sessions import user_sessions
 from guanxi.accounts.user_filters import UserFilter, clean_ordering
+from guanxi.audit.models import AuditEntry
 from guanxi.core.errors import NotFound
+from guanxi.core.masking import mask
 from guanxi.core.pagination import Page, paginate
 from guanxi.core.permissions import require_perm
 
@@ -146,6 +149,28 @@ def can_view_sensitive_user(actor: Any, user: User) -> bool:
     return actor.pk == user.pk or actor.has_perm("accounts.view_sensitive_user")
 
 
+PERSONAL_FIELDS = ("mobile", "email")
+
+
+def user_personal_values(actor: Any, user: User) -> dict[str, str]:
+    """Mobile and e-mail as ``actor`` may see them: in full or masked, by one rule."""
+    full = can_view_sensitive_user(actor, user)
+    return {
+        f: (getattr(user, f) or "") if full else mask(f, getattr(user, f) or "")
+        for f in PERSONAL_FIELDS
+    }
+
+
+def user_history(*, actor: Any, user: User, limit: int = 30) -> list[AuditEntry]:
+    """What was done to this account, newest first (from the audit log)."""
+    require_perm(actor, "accounts.view_user")
+    return list(
+        AuditEntry.objects.filter(object_type="user", object_id=str(user.pk))
+        .select_related("actor")
+        .order_by("-id")[:limit]
+    )
+
+
 def sessions_of(*, actor: Any, user: User) -> list[Any]:
     require_perm(actor, "accounts.view_user")
     return list(user_sessions(user))
@@ -172,12 +197,7 @@ def role_queryset(*, actor: Any) -> QuerySet:
             user_count=Count("users", filter=~Q(users__status=UserStatus.DELETED))
         )
         .prefetch_related(
-            Prefetch(
-                "permissions",
-                queryset=Role.permissions.field.related_model.objects.select_related(
-                    "content_type"
-                ),
-            ),
+            Prefetch("permissions", queryset=Permission.objects.select_related("content_type")),
             Prefetch("scopes", queryset=RoleScope.objects.order_by("object_type")),
         )
         .order_by("id")

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import password_validation
+from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -29,8 +30,8 @@ from guanxi.accounts.department_services import (  # noqa: F401  (one import pat
     department_update,
 )
 from guanxi.accounts.models import Department, Role, User
+from guanxi.accounts.permission_catalog import dotted
 from guanxi.accounts.role_services import (  # noqa: F401  (one import path)
-    dotted,
     ensure_may_grant,
     role_create,
     role_delete,
@@ -39,15 +40,21 @@ from guanxi.accounts.role_services import (  # noqa: F401  (one import path)
     role_set_scopes,
     role_update,
 )
-from guanxi.accounts.service_support import audited_refusals, check_perm, diff
+from guanxi.accounts.service_support import check_perm, diff, lock_row
 from guanxi.accounts.sessions import end_user_sessions
 from guanxi.accounts.tokens import revoke_user_tokens
-from guanxi.accounts.user_input import clean_user_input, ensure_unique, resolve_roles
-from guanxi.audit.services import RequestMeta, audit_record
-from guanxi.core.errors import NotFound, PermissionDenied
+from guanxi.accounts.user_input import (
+    EDITABLE_FIELDS,
+    MSG_REQUIRED,
+    clean_user_input,
+    ensure_unique,
+    resolve_roles,
+)
+from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
+from guanxi.core.errors import PermissionDenied
+from guanxi.core.field_errors import FieldErrors
 from guanxi.core.masking import mask
 
-MSG_REQUIRED = _("此项为必填项")
 MSG_DELETED_USER = _("该用户已删除，不能再修改")
 MSG_NOT_YOURSELF = _("不能锁定、禁用或删除自己的账号")
 MSG_OWN_ROLES = _("不能修改自己的角色，请让其他管理员操作")
@@ -55,16 +62,10 @@ MSG_LOCK_REASON = _("请填写锁定原因")
 MSG_LOCK_UNTIL_PAST = _("锁定截止时间必须晚于当前时间")
 MSG_STATUS_INVALID = _("状态只能是正常、锁定或禁用")
 MSG_REASON_TOO_LONG = _("原因不能超过255个字符")
+MSG_LOCK_FIELDS = _("仅在状态为“锁定”（locked）时可以填写")
 
 AUDITED_FIELDS = (
-    "username",
-    "name",
-    "employee_no",
-    "department_id",
-    "title",
-    "mobile",
-    "email",
-    "gender",
+    *EDITABLE_FIELDS,
     "status",
     "locked_until",
     "lock_reason",
@@ -121,13 +122,6 @@ def _set_password(user: User, raw: str, *, must_change: bool) -> None:
     user.save(update_fields=["password", "must_change_password", "password_changed_at"])
 
 
-def _locked_user(user: User) -> User:
-    try:
-        return User.objects.select_for_update().get(pk=user.pk)
-    except User.DoesNotExist as exc:
-        raise NotFound() from exc
-
-
 def _ensure_alive(user: User) -> None:
     if user.status == UserStatus.DELETED:
         raise ValidationError({"status": [MSG_DELETED_USER]})
@@ -159,20 +153,13 @@ def user_create(
 ) -> User:
     """Create an active user in a department with roles and an initial password."""
     check_perm(actor, "accounts.add_user")
-    errors: dict[str, list[Any]] = {}
-    cleaned: dict[str, Any] = {}
-    try:
-        cleaned = clean_user_input(data)
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    try:
+    errors = FieldErrors()
+    cleaned = errors.check(clean_user_input, data) or {}
+    with errors.collect("roles"):
         role_objs = resolve_roles(roles)
-    except ValidationError as exc:
-        errors["roles"] = list(exc.messages)
     if not password:
-        errors["password"] = [MSG_REQUIRED]
-    if errors:
-        raise ValidationError(errors)
+        errors.add("password", MSG_REQUIRED)
+    errors.raise_if_any()
     ensure_unique(cleaned)
     ensure_may_grant(actor, permissions_of_roles(role_objs))
     with transaction.atomic():
@@ -195,11 +182,10 @@ def user_create(
 
 
 def permissions_of_roles(roles: Iterable[Role]) -> set[str]:
+    """Every permission the roles carry, dotted (what granting them would grant)."""
     ids = [r.pk for r in roles]
     if not ids:
         return set()
-    from django.contrib.auth.models import Permission
-
     return {
         dotted(p) for p in Permission.objects.filter(role__in=ids).select_related("content_type")
     }
@@ -246,6 +232,9 @@ def _apply_roles(actor: Any, user: User, roles: Iterable[Any], meta: Any) -> boo
     return True
 
 
+_NOT_PROFILE_FIELDS = ("roles", "status", "locked_until", "lock_reason")
+
+
 @audited_refusals("user.update", target="user")
 def user_update(
     *, actor: Any, user: User, data: Mapping[str, Any], meta: RequestMeta | None = None
@@ -253,14 +242,18 @@ def user_update(
     """Edit profile fields, department, roles and status in one transaction.
 
     ``data`` may hold the editable fields, ``roles`` (codes, names or Role objects) and
-    ``status`` (active/locked/disabled) with ``locked_until`` and ``lock_reason``.
+    ``status`` (active/locked/disabled); ``locked_until`` and ``lock_reason`` only go with
+    status locked.
     """
     check_perm(actor, "accounts.change_user")
+    if data.get("status") != UserStatus.LOCKED:
+        stray = {f: [MSG_LOCK_FIELDS] for f in ("locked_until", "lock_reason") if f in data}
+        if stray:
+            raise ValidationError(stray)
     with transaction.atomic():
-        current = _locked_user(user)
+        current = lock_row(user)
         _ensure_alive(current)
-        fields = {k: v for k, v in data.items() if k not in ("roles", "status", "locked_until")}
-        fields.pop("lock_reason", None)
+        fields = {k: v for k, v in data.items() if k not in _NOT_PROFILE_FIELDS}
         roles_changed = False
         if fields:
             _apply_fields(actor, current, fields, meta)
@@ -287,7 +280,7 @@ def user_set_roles(
     """Replace the user's roles (audited as ``user.roles``; counts toward the anomaly alert)."""
     check_perm(actor, "accounts.change_user")
     with transaction.atomic():
-        current = _locked_user(user)
+        current = lock_row(user)
         _ensure_alive(current)
         if _apply_roles(actor, current, roles, meta):
             check_role_change_burst(actor=actor, meta=meta)
@@ -326,81 +319,93 @@ def _record_status(
     )
 
 
+def _set_status(
+    actor: Any,
+    user: User,
+    action: str,
+    meta: Any,
+    *,
+    cut: bool = False,
+    params: dict[str, Any] | None = None,
+    **fields: Any,
+) -> None:
+    """Save ``fields`` and audit the change; ``cut`` then ends the user's sessions and
+    revokes their tokens (same transaction) and records how many."""
+    before = snapshot(user)
+    for name, value in fields.items():
+        setattr(user, name, value)
+    user.save(update_fields=list(fields))
+    params = {**(params or {}), **(_cut_access(user) if cut else {})}
+    _record_status(actor, user, action, before, meta, **params)
+
+
 def _lock(actor: Any, user: User, until: datetime | None, reason: str, meta: Any) -> None:
     _ensure_not_self(actor, user)
     reason = " ".join(str(reason or "").split())
-    errors: dict[str, list[Any]] = {}
+    errors = FieldErrors()
     if not reason:
-        errors["lock_reason"] = [MSG_LOCK_REASON]
+        errors.add("lock_reason", MSG_LOCK_REASON)
     elif len(reason) > 255:
-        errors["lock_reason"] = [MSG_REASON_TOO_LONG]
+        errors.add("lock_reason", MSG_REASON_TOO_LONG)
     if until is not None and until <= timezone.now():
-        errors["locked_until"] = [MSG_LOCK_UNTIL_PAST]
-    if errors:
-        raise ValidationError(errors)
-    before = snapshot(user)
-    user.status = UserStatus.LOCKED
-    user.locked_until = until
-    user.lock_reason = reason
-    user.save(update_fields=["status", "locked_until", "lock_reason"])
-    _record_status(actor, user, "user.lock", before, meta, **_cut_access(user))
+        errors.add("locked_until", MSG_LOCK_UNTIL_PAST)
+    errors.raise_if_any()
+    _set_status(
+        actor,
+        user,
+        "user.lock",
+        meta,
+        cut=True,
+        status=UserStatus.LOCKED,
+        locked_until=until,
+        lock_reason=reason,
+    )
 
 
 def _unlock(actor: Any, user: User, meta: Any) -> None:
-    before = snapshot(user)
-    user.status = UserStatus.ACTIVE
-    user.locked_until = None
-    user.lock_reason = ""
-    user.save(update_fields=["status", "locked_until", "lock_reason"])
-    _record_status(actor, user, "user.unlock", before, meta)
+    _set_status(
+        actor,
+        user,
+        "user.unlock",
+        meta,
+        status=UserStatus.ACTIVE,
+        locked_until=None,
+        lock_reason="",
+    )
 
 
 def _disable(actor: Any, user: User, reason: str, meta: Any) -> None:
     _ensure_not_self(actor, user)
-    before = snapshot(user)
-    user.status = UserStatus.DISABLED
-    user.is_active = False
-    user.locked_until = None
-    user.save(update_fields=["status", "is_active", "locked_until"])
-    _record_status(actor, user, "user.disable", before, meta, reason=reason, **_cut_access(user))
+    _set_status(
+        actor,
+        user,
+        "user.disable",
+        meta,
+        cut=True,
+        params={"reason": reason},
+        status=UserStatus.DISABLED,
+        is_active=False,
+        locked_until=None,
+    )
 
 
 def _enable(actor: Any, user: User, meta: Any) -> None:
-    before = snapshot(user)
-    user.status = UserStatus.ACTIVE
-    user.is_active = True
-    user.lock_reason = ""
-    user.save(update_fields=["status", "is_active", "lock_reason"])
-    _record_status(actor, user, "user.enable", before, meta)
+    _set_status(
+        actor, user, "user.enable", meta, status=UserStatus.ACTIVE, is_active=True, lock_reason=""
+    )
 
 
-def _status_service(action: str, apply: Any) -> Any:
-    """One public service per status change, sharing lock/validate/audit."""
-
-    @audited_refusals(action, target="user")
-    def service(*, actor: Any, user: User, meta: RequestMeta | None = None, **kwargs: Any) -> User:
-        check_perm(actor, "accounts.change_user")
-        with transaction.atomic():
-            current = _locked_user(user)
-            _ensure_alive(current)
-            apply(actor, current, meta=meta, **kwargs)
-        return current
-
-    service.__name__ = action.replace(".", "_")
-    return service
+def _status_change(actor: Any, user: User, meta: Any, apply: Any, **kwargs: Any) -> User:
+    """The shared body of the status services: permission, row lock, alive check, apply."""
+    check_perm(actor, "accounts.change_user")
+    with transaction.atomic():
+        current = lock_row(user)
+        _ensure_alive(current)
+        apply(actor, current, meta=meta, **kwargs)
+    return current
 
 
-_user_lock = _status_service(
-    "user.lock",
-    lambda actor, user, meta, until=None, reason="": _lock(actor, user, until, reason, meta),
-)
-_user_unlock = _status_service("user.unlock", lambda actor, user, meta: _unlock(actor, user, meta))
-_user_disable = _status_service(
-    "user.disable", lambda actor, user, meta, reason="": _disable(actor, user, reason, meta)
-)
-_user_enable = _status_service("user.enable", lambda actor, user, meta: _enable(actor, user, meta))
-
-
+@audited_refusals("user.lock", target="user")
 def user_lock(
     *,
     actor: Any,
@@ -410,22 +415,25 @@ def user_lock(
     meta: RequestMeta | None = None,
 ) -> User:
     """Lock until ``until`` (None: until an admin unlocks); ends sessions, revokes tokens."""
-    return _user_lock(actor=actor, user=user, until=until, reason=reason, meta=meta)
+    return _status_change(actor, user, meta, _lock, until=until, reason=reason)
 
 
+@audited_refusals("user.unlock", target="user")
 def user_unlock(*, actor: Any, user: User, meta: RequestMeta | None = None) -> User:
-    return _user_unlock(actor=actor, user=user, meta=meta)
+    return _status_change(actor, user, meta, _unlock)
 
 
+@audited_refusals("user.disable", target="user")
 def user_disable(
     *, actor: Any, user: User, reason: str = "", meta: RequestMeta | None = None
 ) -> User:
     """Disable the account; ends sessions and revokes tokens."""
-    return _user_disable(actor=actor, user=user, reason=reason, meta=meta)
+    return _status_change(actor, user, meta, _disable, reason=reason)
 
 
+@audited_refusals("user.enable", target="user")
 def user_enable(*, actor: Any, user: User, meta: RequestMeta | None = None) -> User:
-    return _user_enable(actor=actor, user=user, meta=meta)
+    return _status_change(actor, user, meta, _enable)
 
 
 @audited_refusals("user.delete", target="user")
@@ -434,7 +442,7 @@ def user_soft_delete(*, actor: Any, user: User, meta: RequestMeta | None = None)
     departments it managed lose their manager."""
     check_perm(actor, "accounts.delete_user")
     with transaction.atomic():
-        current = _locked_user(user)
+        current = lock_row(user)
         _ensure_alive(current)
         _ensure_not_self(actor, current)
         before = snapshot(current)
@@ -464,7 +472,7 @@ def user_reset_password(*, actor: Any, user: User, meta: RequestMeta | None = No
     (shown once to the admin, never stored or logged)."""
     check_perm(actor, "accounts.change_user")
     with transaction.atomic():
-        current = _locked_user(user)
+        current = lock_row(user)
         _ensure_alive(current)
         before = snapshot(current)
         raw = temporary_password()
@@ -478,7 +486,7 @@ def user_end_sessions(*, actor: Any, user: User, meta: RequestMeta | None = None
     """Sign the user out everywhere: every web session and every API token."""
     check_perm(actor, "accounts.change_user")
     with transaction.atomic():
-        current = _locked_user(user)
+        current = lock_row(user)
         cut = _cut_access(current)
         audit_record(actor=actor, action="user.end_sessions", obj=current, params=cut, meta=meta)
     return cut["sessions_ended"] + cut["tokens_revoked"]

@@ -15,6 +15,7 @@ from guanxi.accounts.choices import Gender, UserStatus
 from guanxi.accounts.models import Department, Role, User
 from guanxi.core import validators
 from guanxi.core.errors import DuplicateRecord
+from guanxi.core.field_errors import FieldErrors
 
 MSG_REQUIRED = _("此项为必填项")
 MSG_TOO_LONG = _("不能超过%(max)s个字符")
@@ -129,20 +130,16 @@ def clean_user_input(data: Mapping[str, Any], *, current: User | None = None) ->
 
     On create (``current`` None) username, name and department are required.
     """
-    errors: dict[str, list[Any]] = {}
+    errors = FieldErrors()
     cleaned: dict[str, Any] = {}
     creating = current is None
     required = ("username", "name", "department_id") if creating else ("name", "department_id")
     for field in EDITABLE_FIELDS:
         if field not in data and not (creating and field in required):
             continue
-        value = data.get(field)
-        try:
-            cleaned[field] = _clean_field(field, value, current, field in required)
-        except ValidationError as exc:
-            errors[field] = list(exc.messages)
-    if errors:
-        raise ValidationError(errors)
+        with errors.collect(field):
+            cleaned[field] = _clean_field(field, data.get(field), current, field in required)
+    errors.raise_if_any()
     return cleaned
 
 

@@ -28,7 +28,7 @@ from guanxi.accounts import selectors
 from guanxi.accounts.choices import Gender, UserStatus
 from guanxi.accounts.models import Department, User
 from guanxi.accounts.role_services import ensure_may_grant
-from guanxi.accounts.service_support import audited_refusals, check_perm
+from guanxi.accounts.service_support import check_perm
 from guanxi.accounts.services import permissions_of_roles, temporary_password, user_create
 from guanxi.accounts.user_input import (
     clean_user_input,
@@ -36,7 +36,8 @@ from guanxi.accounts.user_input import (
     resolve_roles,
     split_roles,
 )
-from guanxi.audit.services import RequestMeta, audit_record
+from guanxi.audit.export import CONTENT_TYPES, csv_safe
+from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
 from guanxi.core.errors import DomainError
 from guanxi.core.masking import mask
 
@@ -85,8 +86,6 @@ MSG_TOO_MANY = _("一次最多导入 %(max)s 行，请拆分文件")
 MSG_MISSING_COLUMNS = _("缺少必需的列：%(columns)s")
 MSG_DUP_IN_FILE = _("与第 %(line)s 行重复")
 MSG_HAS_ERRORS = _("有 %(count)s 行存在错误，未导入任何数据")
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ImportFileError(ValueError):
@@ -276,12 +275,6 @@ EXPORT_COLUMNS = (*COLUMNS, ("status", _("状态")), ("last_login", _("最后登
 _GENDER_LABELS = {Gender.MALE: "男", Gender.FEMALE: "女"}
 
 
-def escape_formula(value: str) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas; a leading ' keeps them
-    text (OWASP CSV injection)."""
-    return f"'{value}" if value.startswith(_FORMULA_START) else value
-
-
 def _department_paths() -> dict[int, str]:
     rows = list(Department.objects.only("id", "name", "path"))
     names = {d.pk: d.name for d in rows}
@@ -326,7 +319,7 @@ def write_csv(rows: list[list[str]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in rows:
-        writer.writerow([escape_formula(c) for c in row])
+        writer.writerow([csv_safe(c) for c in row])
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -355,10 +348,6 @@ class ExportFile:
 
 
 _FILTER_KEYS = ("q", "department_id", "status", "role", "ordering")
-_CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 @audited_refusals("user.export")
@@ -367,7 +356,7 @@ def user_export(
 ) -> ExportFile:
     """The filtered user list as CSV or XLSX (needs accounts.export_user; audited)."""
     check_perm(actor, "accounts.export_user")
-    if fmt not in _CONTENT_TYPES:
+    if fmt not in CONTENT_TYPES:
         raise ValidationError({"format": [MSG_FORMAT]})
     users = list(selectors.user_export_rows(actor=actor, params=params))
     rows = export_rows(actor=actor, users=users)
@@ -386,4 +375,4 @@ def user_export(
         meta=meta,
     )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return ExportFile(f"users-{stamp}.{fmt}", _CONTENT_TYPES[fmt], content, len(users))
+    return ExportFile(f"users-{stamp}.{fmt}", CONTENT_TYPES[fmt], content, len(users))
