@@ -165,6 +165,9 @@ ANOMALY_WINDOW_MINUTES = env.int("GUANXI_ANOMALY_WINDOW_MINUTES", default=10)
 # and to holders of the sensitive-data permission, masked to everyone else; off, they are
 # masked for everyone and permitted users reveal one value with "显示" (audited).
 SHOW_SENSITIVE_BY_DEFAULT = env.bool("GUANXI_SHOW_SENSITIVE_BY_DEFAULT", default=True)
+# Days a deleted customer stays in the recycle bin before `guanxi purge_recycle_bin` (run by
+# cron or the scheduler) purges it for good; 0 keeps deleted customers until purged by hand.
+GUANXI_RECYCLE_BIN_DAYS = max(0, env.int("GUANXI_RECYCLE_BIN_DAYS", default=30))
 
 # --- security: sign-in, lockout, 2FA, passwords, sessions (docs/security.md) ------------
 # Login captcha: "always" | "after_failure" (the username or the IP failed in the window) | "off".

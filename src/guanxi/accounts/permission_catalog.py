@@ -5,8 +5,8 @@ Most of those (chain heads, sequences, captcha rows ...) mean nothing to an admi
 the catalog is an explicit allow-list: object type × action → permission codename. Only rows
 that exist in ``auth.Permission`` are listed, so a missing app never breaks the editor.
 
-Groups: basic (view/add/change of everyday records), advanced (delete, export, approve and
-anything that administers the system), sensitive (seeing personal data unmasked).
+Groups: basic (view/add/change of everyday records), advanced (delete, purge, export, approve
+and anything that administers the system), sensitive (seeing personal data unmasked).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ ACTION_LABELS = {
     "export": _("导出"),
     "approve": _("审核"),
     "view_sensitive": _("查看敏感信息"),
+    "purge": _("彻底删除"),
 }
 _ACTION_GROUPS = {
     "view": BASIC,
@@ -40,6 +41,8 @@ _ACTION_GROUPS = {
     "export": ADVANCED,
     "approve": ADVANCED,
     "view_sensitive": SENSITIVE,
+    # Irreversible, but it shows no personal data: advanced, with delete (not "sensitive").
+    "purge": ADVANCED,
 }
 
 
@@ -70,6 +73,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
             "export": ("export_customer",),
             "approve": ("approve_customer",),
             "view_sensitive": ("view_sensitive_customer",),
+            "purge": ("purge_customer",),
         },
     ),
     ObjectType(

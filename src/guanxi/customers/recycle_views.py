@@ -1,0 +1,182 @@
+"""回收站 pages (/customers/recycle/...). Thin: reads through customers.recycle_selectors,
+writes through customers.recycle; this module turns requests into calls and results into pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from guanxi.audit.services import RequestMeta, require_perm_audited
+from guanxi.core.errors import DomainError, NotFound, PermissionDenied
+from guanxi.core.pagination import BadCursor
+from guanxi.core.scopes import scope_covers
+from guanxi.customers import recycle, recycle_selectors
+from guanxi.customers.models import Customer
+
+PAGE_SIZE = 20
+TABLE_TARGET = "recycle-table"
+MSG_BAD_CURSOR = _("分页参数已失效，已返回第一页")
+MSG_RESTORED = _("客户“%(name)s”已恢复，状态为“未合作”")
+MSG_PURGED = _("客户“%(name)s”（%(code)s）已彻底删除")
+MSG_ERROR = "%(message)s（%(code)s）"
+
+
+class PurgeForm(forms.Form):
+    """Shape only: the service decides what a valid reason is."""
+
+    reason = forms.CharField(
+        label=_("彻底删除原因"),
+        max_length=recycle.REASON_MAX_LENGTH,
+        error_messages={"required": recycle.MSG_REASON_REQUIRED},
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
+    )
+
+
+def _require(request: HttpRequest, perm: str, action: str) -> None:
+    """403 without ``perm``; a refused submission (POST) is audited as the service would."""
+    if request.user.has_perm(perm):
+        return
+    if request.method == "POST":
+        try:
+            require_perm_audited(
+                actor=request.user,
+                perm=perm,
+                action=action,
+                target="customer",
+                meta=RequestMeta.from_request(request),
+            )
+        except PermissionDenied as exc:
+            raise HttpForbidden() from exc
+    raise HttpForbidden()
+
+
+def _get(request: HttpRequest, pk: int) -> Customer:
+    try:
+        return recycle_selectors.recycle_bin_get(user=request.user, pk=pk)
+    except NotFound as exc:
+        raise Http404() from exc
+    except PermissionDenied as exc:
+        raise HttpForbidden() from exc
+
+
+def _writable_ids(user: Any, items: list[Customer]) -> set[int]:
+    """Rows the user may restore or purge (their write scope), in at most one query."""
+    ids = [c.pk for c in items]
+    if scope_covers(user, Customer, "change"):
+        return set(ids)
+    rows = Customer.objects.deleted().restrict(user, "change").filter(pk__in=ids)
+    return set(rows.values_list("pk", flat=True))
+
+
+@login_required
+@require_GET
+def recycle_bin(request: HttpRequest) -> HttpResponse:
+    """Deleted customers in scope, most recently deleted first; htmx swaps only the table."""
+    if not request.user.has_perm(recycle_selectors.BIN_PERMISSION):
+        raise HttpForbidden()
+    user, params = request.user, request.GET
+    try:
+        page = recycle_selectors.recycle_bin_list(
+            user=user, params=params, cursor=params.get("cursor"), limit=PAGE_SIZE
+        )
+    except BadCursor:
+        messages.warning(request, MSG_BAD_CURSOR)
+        page = recycle_selectors.recycle_bin_list(user=user, params=params, limit=PAGE_SIZE)
+    now, writable = timezone.now(), _writable_ids(user, page.items)
+    rows = [
+        {
+            "customer": c,
+            "purge_after": recycle_selectors.purge_after(c.deleted_at),
+            "days_left": recycle_selectors.days_left(c.deleted_at, now),
+            "writable": c.pk in writable,
+        }
+        for c in page.items
+    ]
+    filterset = recycle_selectors.recycle_bin_filter(user, params)
+    context = {
+        "rows": rows,
+        "page": page,
+        "q": params.get("q", ""),
+        "retention_days": recycle_selectors.retention_days(),
+        "can_purge": user.has_perm(recycle.PURGE_PERMISSION),
+        "filter_errors": filterset.errors if not filterset.is_valid() else {},
+        "table_target": f"#{TABLE_TARGET}",
+    }
+    htmx = getattr(request, "htmx", None)
+    partial = htmx and htmx.target == TABLE_TARGET and not htmx.history_restore_request
+    template = "customers/_recycle_table.html" if partial else "customers/recycle_bin.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+def _error_text(exc: DomainError) -> str:
+    return MSG_ERROR % {"message": exc.message, "code": exc.code}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def recycle_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation; POST brings the customer back as 未合作."""
+    _require(request, recycle_selectors.BIN_PERMISSION, recycle.RESTORE_ACTION)
+    customer = _get(request, pk)
+    if request.method == "GET":
+        return render(request, "customers/recycle_restore.html", {"customer": customer})
+    try:
+        recycle.customer_restore(
+            actor=request.user, customer=customer, meta=RequestMeta.from_request(request)
+        )
+    except NotFound as exc:
+        raise Http404() from exc
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("customers:recycle_bin")
+    messages.success(request, MSG_RESTORED % {"name": customer.name})
+    return redirect("customers:recycle_bin")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def recycle_purge(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET shows the confirmation with a mandatory reason; POST purges for good."""
+    _require(request, recycle.PURGE_PERMISSION, recycle.PURGE_ACTION)
+    customer = _get(request, pk)
+    form = PurgeForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            recycle.customer_purge(
+                actor=request.user,
+                customer=customer,
+                reason=form.cleaned_data["reason"],
+                meta=RequestMeta.from_request(request),
+            )
+        except NotFound as exc:
+            raise Http404() from exc
+        except ValidationError as exc:
+            for messages_ in exc.message_dict.values():
+                form.add_error("reason", messages_)
+        except DomainError as exc:
+            messages.error(request, _error_text(exc))
+            return redirect("customers:recycle_bin")
+        else:
+            messages.success(request, MSG_PURGED % {"name": customer.name, "code": customer.code})
+            return redirect("customers:recycle_bin")
+    context = {
+        "customer": customer,
+        "form": form,
+        "days_left": recycle_selectors.days_left(customer.deleted_at),
+    }
+    return render(
+        request, "customers/recycle_purge.html", context, status=422 if form.is_bound else 200
+    )
