@@ -10,6 +10,7 @@ from django.test import Client
 
 from guanxi.accounts.models import Department, Role, User
 from guanxi.accounts.seeds import ensure_default_roles
+from guanxi.workflow.seeds import ensure_default_flows
 
 PASSWORD = "Guanxi-test-2026"
 _seq = itertools.count(1)
@@ -68,6 +69,7 @@ def _fresh_cache():
 def org(db: Any) -> dict[str, Any]:
     """Head office with a sales department (two teams) and a service department."""
     ensure_default_roles()
+    ensure_default_flows()
     head = make_department("总公司")
     sales = make_department("销售部", head)
     team_a = make_department("销售一组", sales)
@@ -91,13 +93,30 @@ def org(db: Any) -> dict[str, Any]:
     }
 
 
+def mark_reviewed(customer: Any) -> None:
+    """Test set-up: close a pending review as approved, straight in the database."""
+    from guanxi.customers.models import Customer
+    from guanxi.workflow.models import ApprovalRequest, ApprovalTask
+
+    Customer.objects.filter(pk=customer.pk).update(review_status="approved")
+    requests = ApprovalRequest.objects.filter(object_type="customer", object_id=customer.pk)
+    ApprovalTask.objects.filter(request__in=requests).update(is_open=False)
+    requests.update(status="approved")
+    customer.review_status = "approved"
+
+
 @pytest.fixture
 def make_customer(db: Any):
-    """Create customers through the real service as ``actor``."""
+    """Create customers through the real service as ``actor``. By default the record is
+    then marked as having passed review (as if an approver had approved it, without a
+    version bump); ``reviewed=False`` leaves a rep's new customer 待审核."""
     from guanxi.customers.services import customer_create
 
-    def _make(actor: User, **overrides: Any):
-        return customer_create(actor=actor, data=customer_data(**overrides))
+    def _make(actor: User, reviewed: bool = True, **overrides: Any):
+        customer = customer_create(actor=actor, data=customer_data(**overrides))
+        if reviewed and customer.review_status == "pending":
+            mark_reviewed(customer)
+        return customer
 
     return _make
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("settings/org/", include("guanxi.accounts.admin_urls")),
     path("settings/audit/", include("guanxi.audit.urls")),
     path("notifications/", include("guanxi.workflow.urls")),
+    path("approvals/", include("guanxi.workflow.approval_urls")),
     path("settings/", include("guanxi.core.urls")),
 ]
 

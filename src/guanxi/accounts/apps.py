@@ -21,7 +21,9 @@ def _seed_after_last_app(sender, **kwargs) -> None:  # type: ignore[no-untyped-d
 
     from guanxi.accounts.seeds import ensure_default_roles
     from guanxi.core.seeds import ensure_dictionaries
+    from guanxi.workflow.seeds import ensure_default_flows
 
     if sender is list(apps.get_app_configs())[-1]:
         ensure_dictionaries()
         ensure_default_roles()
+        ensure_default_flows()

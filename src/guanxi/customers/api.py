@@ -23,7 +23,7 @@ from guanxi.core.api_schema import (
     page_schema,
 )
 from guanxi.core.errors import StaleVersion
-from guanxi.customers import reveal, selectors, services
+from guanxi.customers import approvals, reveal, selectors, services
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.filters import ORDERING_FIELDS, CustomerFilter
 from guanxi.customers.models import Customer
@@ -141,6 +141,12 @@ class CustomerListQuery(ListQuerySerializer):
     )
 
 
+RENAME_PENDING_SCHEMA = inline_serializer(
+    "RenamePending",
+    fields={"approval_id": serializers.IntegerField(), "status": serializers.CharField()},
+)
+
+
 def _record(request: Request, customer: Customer) -> dict[str, Any]:
     return CustomerSerializer(customer, context={"request": request}).data
 
@@ -231,6 +237,7 @@ class CustomerDetailView(APIView):
         request=CustomerPatchSerializer,
         responses={
             200: CustomerSerializer,
+            202: RENAME_PENDING_SCHEMA,
             404: ERROR_SCHEMA,
             409: ERROR_SCHEMA,
             422: ERROR_SCHEMA,
@@ -254,6 +261,11 @@ class CustomerDetailView(APIView):
             )
         except StaleVersion as exc:
             return _stale_response(request, exc)
+        if customer.pending_rename is not None:  # the name waits for its approval
+            return Response(
+                {"approval_id": customer.pending_rename.pk, "status": "pending"},
+                status=status.HTTP_202_ACCEPTED,
+            )
         customer = selectors.customer_get(user=request.user, pk=customer.pk)
         return Response(_record(request, customer))
 
@@ -327,7 +339,26 @@ _KINDS = {
     "customer.update": "update",
     "customer.change_status": "status",
     "customer.delete": "delete",
+    "customer.rename": "update",
+    "customer.review": "review",
+    "customer.resubmit": "review",
 }
+
+
+class CustomerResubmitView(APIView):
+    @extend_schema(
+        operation_id="customers_resubmit",
+        request=None,
+        responses={200: CustomerSerializer, 404: ERROR_SCHEMA, 422: ERROR_SCHEMA, **COMMON_ERRORS},
+        tags=["customers"],
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        """Send a rejected customer, fixed, back to review."""
+        customer = selectors.customer_get(user=request.user, pk=pk)
+        approvals.customer_resubmit(
+            actor=request.user, customer=customer, meta=RequestMeta.from_request(request)
+        )
+        return Response(_record(request, selectors.customer_get(user=request.user, pk=pk)))
 
 
 class CustomerHistoryView(APIView):
@@ -412,4 +443,5 @@ urlpatterns = [
     path("customers/<str:pk>/status", CustomerStatusView.as_view(), name="customer-status"),
     path("customers/<str:pk>/history", CustomerHistoryView.as_view(), name="customer-history"),
     path("customers/<str:pk>/reveal", CustomerRevealView.as_view(), name="customer-reveal"),
+    path("customers/<str:pk>/resubmit", CustomerResubmitView.as_view(), name="customer-resubmit"),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -37,6 +39,9 @@ class Customer(BusinessModel):
     Personal fields are encrypted with a blind index each; ``name_key`` enforces unique names
     among live customers; ``search_tokens`` feeds the full-text index (see customers.search).
     """
+
+    # Set by services.customer_update when a new name became an approval request instead.
+    pending_rename: Any = None
 
     code = models.CharField(_("客户编号"), max_length=24, unique=True, editable=False)
     name = models.CharField(_("客户名称"), max_length=128)
@@ -104,6 +109,7 @@ class Customer(BusinessModel):
             ("view_sensitive_customer", _("查看客户敏感信息")),
             ("approve_customer", _("审核客户")),
             ("export_customer", _("导出客户")),
+            ("purge_customer", _("彻底删除客户")),
         ]
         constraints = [
             models.UniqueConstraint(

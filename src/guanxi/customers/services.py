@@ -25,6 +25,13 @@ from guanxi.core.masking import mask
 from guanxi.core.permissions import require_perm
 from guanxi.core.scopes import ALL, effective_scope
 from guanxi.core.validators import name_key
+from guanxi.customers.approvals import (
+    ensure_editable,
+    rename_needs_approval,
+    review_needed,
+    submit_new,
+    submit_rename,
+)
 from guanxi.customers.choices import CustomerStatus, ReviewStatus
 from guanxi.customers.codes import next_customer_code
 from guanxi.customers.models import Customer, CustomerTag, StatusChange, Tag
@@ -182,9 +189,7 @@ def customer_create(
         updated_by=actor,
         created_at=now,
         updated_at=now,
-        review_status=ReviewStatus.APPROVED
-        if actor.has_perm("customers.approve_customer")
-        else ReviewStatus.PENDING,
+        review_status=ReviewStatus.PENDING if review_needed(actor) else ReviewStatus.APPROVED,
     )
     customer.name_key = name_key(customer.name)
     refresh_search_tokens(customer)
@@ -209,6 +214,8 @@ def customer_create(
                 changes=diff({}, snapshot(customer)),
                 meta=meta,
             )
+            if customer.review_status == ReviewStatus.PENDING:
+                submit_new(actor=actor, customer=customer, meta=meta)
     except IntegrityError as exc:
         # Lost a race on the live-name constraint against a concurrent create.
         raise DuplicateRecord(
@@ -241,7 +248,11 @@ def customer_update(
     version: int,
     meta: RequestMeta | None = None,
 ) -> Customer:
-    """Edit fields of a customer; ``version`` must be the one the edit was based on."""
+    """Edit fields of a customer; ``version`` must be the one the edit was based on.
+
+    A pending customer cannot be edited (ERR-010). A new name that needs approval is not
+    applied: it becomes a rename request, returned on ``customer.pending_rename`` (the
+    other fields are saved as usual)."""
     require_perm(actor, "customers.change_customer")
     data = {k: v for k, v in data.items() if k not in ("status", "version")}
     try:
@@ -249,10 +260,16 @@ def customer_update(
             current = _locked_for_write(actor, customer)
             if current.version != version:
                 raise StaleVersion(current=current)
+            ensure_editable(current)
             before = snapshot(current)
             cleaned = clean_customer_input(
                 data, current={f: getattr(current, f) for f in AUDITED_FIELDS}
             )
+            rename = None
+            if "name" in cleaned and rename_needs_approval(actor, current, cleaned["name"]):
+                new_name = cleaned.pop("name")
+                _raise_if_duplicates(actor, {"name": new_name}, current.pk)
+                rename = submit_rename(actor=actor, customer=current, new_name=new_name, meta=meta)
             if "owner_id" in cleaned:
                 owner = _resolve_owner(actor, cleaned.pop("owner_id"))
                 current.owner = owner
@@ -280,6 +297,7 @@ def customer_update(
                 audit_record(
                     actor=actor, action="customer.update", obj=current, changes=changes, meta=meta
                 )
+            current.pending_rename = rename
     except IntegrityError as exc:
         raise DuplicateRecord(
             MSG_DUPLICATE_NAME % {"name": data.get("name", "")},
@@ -308,6 +326,7 @@ def customer_change_status(
         current = _locked_for_write(actor, customer)
         if version is not None and current.version != version:
             raise StaleVersion(current=current)
+        ensure_editable(current)
         if current.status == status:
             return current
         old = current.status

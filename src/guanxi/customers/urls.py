@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from guanxi.customers import views
+from guanxi.customers import recycle_views, views
 
 app_name = "customers"
 urlpatterns = [
@@ -14,4 +14,8 @@ urlpatterns = [
     path("<int:pk>/status/", views.customer_change_status, name="change_status"),
     path("<int:pk>/delete/", views.customer_delete, name="delete"),
     path("<int:pk>/reveal/", views.customer_reveal, name="reveal"),
+    path("<int:pk>/resubmit/", views.customer_resubmit, name="resubmit"),
+    path("recycle/", recycle_views.recycle_bin, name="recycle_bin"),
+    path("recycle/<int:pk>/restore/", recycle_views.recycle_restore, name="recycle_restore"),
+    path("recycle/<int:pk>/purge/", recycle_views.recycle_purge, name="recycle_purge"),
 ]

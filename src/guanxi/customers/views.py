@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from guanxi.accounts.models import Department, User
 from guanxi.audit.models import AuditEntry
@@ -26,7 +26,7 @@ from guanxi.core.dictionaries import dictionary_labels
 from guanxi.core.errors import DomainError, NotFound, PermissionDenied, StaleVersion
 from guanxi.core.masking import mask
 from guanxi.core.pagination import BadCursor
-from guanxi.customers import reveal, selectors, services
+from guanxi.customers import approvals, reveal, selectors, services
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.filters import clean_ordering
 from guanxi.customers.forms import (
@@ -39,12 +39,15 @@ from guanxi.customers.forms import (
 )
 from guanxi.customers.models import Customer
 from guanxi.customers.validation import DICTIONARY_FIELDS
+from guanxi.workflow import approval_selectors
 
 PAGE_SIZE = 20
 TABLE_TARGET = "customer-table"
 MSG_BAD_CURSOR = _("分页参数已失效，已返回第一页")
 MSG_CREATED = _("客户“%(name)s”已创建，客户编号 %(code)s")
 MSG_UPDATED = _("客户信息已保存")
+MSG_RENAME_REQUESTED = _("名称变更已提交审批，审批通过后生效")
+MSG_RESUBMITTED = _("已重新提交审核")
 MSG_STATUS_CHANGED = _("客户状态已变更为“%(status)s”")
 MSG_DELETED = _("客户“%(name)s”已移入回收站")
 MSG_STALE_STATUS = _("该客户已被他人修改，请查看最新信息后重试（%(code)s）")
@@ -157,6 +160,10 @@ ACTION_LABELS = {
     "customer.update": _("编辑"),
     "customer.change_status": _("状态变更"),
     "customer.delete": _("删除"),
+    "customer.review": _("审核"),
+    "customer.resubmit": _("重新提交"),
+    "customer.rename": _("改名"),
+    "customer.restore": _("恢复"),
 }
 EXTRA_FIELD_LABELS = {"owner_id": _("负责人"), "department_id": _("所属部门"), "tags": _("标签")}
 CHOICE_LABELS = {
@@ -400,7 +407,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     problem = conflicts = None
     if form.is_valid():
         try:
-            services.customer_update(
+            saved = services.customer_update(
                 actor=request.user,
                 customer=customer,
                 data=form.service_data(),
@@ -422,6 +429,8 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
             problem = exc
         else:
             messages.success(request, MSG_UPDATED)
+            if saved.pending_rename is not None:
+                messages.info(request, MSG_RENAME_REQUESTED)
             return redirect("customers:detail", pk=customer.pk)
     return _form_page(
         request, form, customer=customer, is_edit=True, problem=problem, conflicts=conflicts
@@ -454,10 +463,27 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "status_form": StatusChangeForm(
             initial={"status": customer.status, "version": customer.version}
         ),
-        "can_change": writable and may_change,
+        "can_change": writable and may_change and customer.review_status != "pending",
         "can_delete": writable and may_delete,
+        "review": approval_selectors.latest_for("customer", customer.pk, approvals.CREATE),
+        "rename": approval_selectors.latest_for("customer", customer.pk, approvals.RENAME),
+        "can_resubmit": writable and may_change and customer.review_status == "rejected",
     }
     return render(request, "customers/detail.html", context)
+
+
+@login_required
+@require_POST
+def customer_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
+    """A rejected customer, fixed, goes back to review."""
+    customer = _get_for_write(request, pk, "customers.change_customer", "customer.resubmit")
+    try:
+        approvals.customer_resubmit(actor=request.user, customer=customer, meta=_meta(request))
+    except (DomainError, ValidationError) as exc:
+        messages.error(request, "；".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, MSG_RESUBMITTED)
+    return redirect("customers:detail", pk=customer.pk)
 
 
 @login_required

@@ -1,0 +1,11 @@
+"""审批中心 (/approvals/...)."""
+
+from django.urls import path
+
+from guanxi.workflow import approval_views
+
+app_name = "approvals"
+urlpatterns = [
+    path("", approval_views.approval_inbox, name="inbox"),
+    path("<int:pk>/", approval_views.approval_detail, name="detail"),
+]
