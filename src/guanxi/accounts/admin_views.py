@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -25,12 +25,11 @@ from guanxi.accounts.user_filters import clean_ordering
 from guanxi.audit.actions import action_label
 from guanxi.audit.services import RequestMeta
 from guanxi.core.errors import DomainError, NotFound
-from guanxi.core.pagination import BadCursor
+from guanxi.core.list_pages import page_or_first, render_list
 
 PAGE_SIZE = 20
 TABLE_TARGET = "user-table"
 MSG_ERROR = "%(message)s（%(code)s）"
-MSG_BAD_CURSOR = _("分页参数已失效，已返回第一页")
 MSG_CREATED = _("用户“%(name)s”已创建")
 MSG_SAVED = _("用户信息已保存")
 MSG_LOCKED = _("用户“%(name)s”已锁定，其登录会话和 API 令牌已失效")
@@ -136,13 +135,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     """Filters (department incl. sub-departments, status, role, search) and keyset pages."""
     guard(request, "accounts.view_user")
     actor, params = request.user, request.GET
-    try:
-        page = selectors.user_list(
-            actor=actor, params=params, cursor=params.get("cursor"), limit=PAGE_SIZE
-        )
-    except BadCursor:
-        messages.warning(request, MSG_BAD_CURSOR)
-        page = selectors.user_list(actor=actor, params=params, limit=PAGE_SIZE)
+    page = page_or_first(request, selectors.user_list, actor=actor, params=params, limit=PAGE_SIZE)
     count = selectors.user_count(actor=actor, params=params)
     rows = [{"user": u, **selectors.user_personal_values(actor, u)} for u in page.items]
     context = {
@@ -153,18 +146,15 @@ def user_list(request: HttpRequest) -> HttpResponse:
         "cap": selectors.COUNT_CAP,
         "ordering": clean_ordering(params.get("ordering")),
         "table_target": f"#{TABLE_TARGET}",
-        "is_partial": False,
     }
-    htmx = getattr(request, "htmx", None)
-    if htmx and htmx.target == TABLE_TARGET and not htmx.history_restore_request:
-        context["is_partial"] = True
-        response = render(request, "accounts/admin/_user_table.html", context)
-    else:
-        context["form"] = UserFilterForm(params)
-        context["export_query"] = params.urlencode()
-        response = render(request, "accounts/admin/users.html", context)
-    patch_vary_headers(response, ("HX-Request", "HX-Target"))
-    return response
+    return render_list(
+        request,
+        context,
+        target=TABLE_TARGET,
+        table_template="accounts/admin/_user_table.html",
+        page_template="accounts/admin/users.html",
+        page_extras=lambda: {"form": UserFilterForm(params), "export_query": params.urlencode()},
+    )
 
 
 # --- detail -----------------------------------------------------------------------------

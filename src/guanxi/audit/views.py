@@ -18,22 +18,20 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.audit import review_services, selectors
-from guanxi.audit.actions import action_label, object_type_label
+from guanxi.audit.actions import OBJECT_TYPE_LABELS, action_label, object_type_label
 from guanxi.audit.filters import FILTER_KEYS, known_action_choices
 from guanxi.audit.models import AuditEntry
 from guanxi.audit.services import RequestMeta, entry_digest
 from guanxi.core.errors import NotFound, PermissionDenied
-from guanxi.core.pagination import BadCursor
+from guanxi.core.list_pages import page_or_first, render_list
 
 PAGE_SIZE = 50
 TABLE_TARGET = "audit-table"
-MSG_BAD_CURSOR = _("分页参数已失效，已返回第一页")
 MSG_EXPORT_INVALID = _("导出失败：%(errors)s")
 RESULT_BADGES = {
     "success": "text-bg-success",
@@ -83,13 +81,9 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         filterset = selectors.audit_filter(request.user, params)
     except PermissionDenied as exc:
         raise HttpForbidden() from exc
-    try:
-        page = selectors.audit_list(
-            user=request.user, params=params, cursor=params.get("cursor"), limit=PAGE_SIZE
-        )
-    except BadCursor:
-        messages.warning(request, MSG_BAD_CURSOR)
-        page = selectors.audit_list(user=request.user, params=params, limit=PAGE_SIZE)
+    page = page_or_first(
+        request, selectors.audit_list, user=request.user, params=params, limit=PAGE_SIZE
+    )
     context = {
         "rows": entry_rows(page.items),
         "page": page,
@@ -98,17 +92,17 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         "filters": {k: params[k] for k in FILTER_KEYS if params.get(k)},
         "page_size": PAGE_SIZE,
     }
-    htmx = getattr(request, "htmx", None)
-    if htmx and htmx.target == TABLE_TARGET and not htmx.history_restore_request:
-        response = render(request, "audit/_table.html", context)
-    else:
-        from guanxi.audit.actions import OBJECT_TYPE_LABELS
-
-        context["form"] = _styled_form(filterset, params)
-        context["object_types"] = sorted(OBJECT_TYPE_LABELS.items())
-        response = render(request, "audit/list.html", context)
-    patch_vary_headers(response, ("HX-Request", "HX-Target"))
-    return response
+    return render_list(
+        request,
+        context,
+        target=TABLE_TARGET,
+        table_template="audit/_table.html",
+        page_template="audit/list.html",
+        page_extras=lambda: {
+            "form": _styled_form(filterset, params),
+            "object_types": sorted(OBJECT_TYPE_LABELS.items()),
+        },
+    )
 
 
 def _json_text(value: Any) -> str:

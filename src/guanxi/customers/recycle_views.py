@@ -13,20 +13,18 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from guanxi.audit.services import RequestMeta, require_perm_audited
 from guanxi.core.errors import DomainError, NotFound, PermissionDenied
-from guanxi.core.pagination import BadCursor
+from guanxi.core.list_pages import page_or_first, render_list
 from guanxi.core.scopes import scope_covers
 from guanxi.customers import recycle, recycle_selectors
 from guanxi.customers.models import Customer
 
 PAGE_SIZE = 20
 TABLE_TARGET = "recycle-table"
-MSG_BAD_CURSOR = _("分页参数已失效，已返回第一页")
 MSG_RESTORED = _("客户“%(name)s”已恢复，状态为“未合作”")
 MSG_PURGED = _("客户“%(name)s”（%(code)s）已彻底删除")
 MSG_ERROR = "%(message)s（%(code)s）"
@@ -86,13 +84,9 @@ def recycle_bin(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm(recycle_selectors.BIN_PERMISSION):
         raise HttpForbidden()
     user, params = request.user, request.GET
-    try:
-        page = recycle_selectors.recycle_bin_list(
-            user=user, params=params, cursor=params.get("cursor"), limit=PAGE_SIZE
-        )
-    except BadCursor:
-        messages.warning(request, MSG_BAD_CURSOR)
-        page = recycle_selectors.recycle_bin_list(user=user, params=params, limit=PAGE_SIZE)
+    page = page_or_first(
+        request, recycle_selectors.recycle_bin_list, user=user, params=params, limit=PAGE_SIZE
+    )
     now, writable = timezone.now(), _writable_ids(user, page.items)
     rows = [
         {
@@ -113,12 +107,13 @@ def recycle_bin(request: HttpRequest) -> HttpResponse:
         "filter_errors": filterset.errors if not filterset.is_valid() else {},
         "table_target": f"#{TABLE_TARGET}",
     }
-    htmx = getattr(request, "htmx", None)
-    partial = htmx and htmx.target == TABLE_TARGET and not htmx.history_restore_request
-    template = "customers/_recycle_table.html" if partial else "customers/recycle_bin.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ("HX-Request", "HX-Target"))
-    return response
+    return render_list(
+        request,
+        context,
+        target=TABLE_TARGET,
+        table_template="customers/_recycle_table.html",
+        page_template="customers/recycle_bin.html",
+    )
 
 
 def _error_text(exc: DomainError) -> str:

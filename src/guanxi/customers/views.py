@@ -24,8 +24,8 @@ from guanxi.audit.services import RequestMeta, require_perm_audited
 from guanxi.core import regions
 from guanxi.core.dictionaries import dictionary_labels
 from guanxi.core.errors import DomainError, NotFound, PermissionDenied, StaleVersion
+from guanxi.core.list_pages import page_or_first, render_list
 from guanxi.core.masking import mask
-from guanxi.core.pagination import BadCursor
 from guanxi.customers import approvals, reveal, selectors, services
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.filters import clean_ordering
@@ -43,7 +43,6 @@ from guanxi.workflow import approval_selectors
 
 PAGE_SIZE = 20
 TABLE_TARGET = "customer-table"
-MSG_BAD_CURSOR = _("分页参数已失效，已返回第一页")
 MSG_CREATED = _("客户“%(name)s”已创建，客户编号 %(code)s")
 MSG_UPDATED = _("客户信息已保存")
 MSG_RENAME_REQUESTED = _("名称变更已提交审批，审批通过后生效")
@@ -284,13 +283,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     user, params = request.user, request.GET
     filterset = selectors.customer_filter(user, params)
     ordering = clean_ordering(params.get("ordering"))
-    try:
-        page = selectors.customer_list(
-            user=user, params=params, cursor=params.get("cursor"), limit=PAGE_SIZE
-        )
-    except BadCursor:
-        messages.warning(request, MSG_BAD_CURSOR)
-        page = selectors.customer_list(user=user, params=params, limit=PAGE_SIZE)
+    page = page_or_first(
+        request, selectors.customer_list, user=user, params=params, limit=PAGE_SIZE
+    )
     count = selectors.customer_count(user=user, params=params, cap=selectors.COUNT_CAP)
     labels = _labels(LIST_LABELS)
     rows = [
@@ -311,23 +306,23 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "cap": selectors.COUNT_CAP,
         "filter_errors": filterset.errors if not filterset.is_valid() else {},
         "table_target": f"#{TABLE_TARGET}",
-        "is_partial": False,
     }
-    htmx = getattr(request, "htmx", None)
-    if htmx and htmx.target == TABLE_TARGET and not htmx.history_restore_request:
-        context["is_partial"] = True
-        response = render(request, "customers/_table.html", context)
-    else:
-        context["form"] = CustomerFilterForm(
+
+    def filter_form() -> dict[str, Any]:
+        form = CustomerFilterForm(
             params, labels=labels, owners=owner_choices(user), tags=tag_names()
         )
-        context["primary_filters"] = PRIMARY_FILTERS
-        context["more_filters_active"] = any(
-            params.get(f) for f in context["form"].fields if f not in (*PRIMARY_FILTERS, "q")
-        )
-        response = render(request, "customers/list.html", context)
-    patch_vary_headers(response, ("HX-Request", "HX-Target"))
-    return response
+        more = any(params.get(f) for f in form.fields if f not in (*PRIMARY_FILTERS, "q"))
+        return {"form": form, "primary_filters": PRIMARY_FILTERS, "more_filters_active": more}
+
+    return render_list(
+        request,
+        context,
+        target=TABLE_TARGET,
+        table_template="customers/_table.html",
+        page_template="customers/list.html",
+        page_extras=filter_form,
+    )
 
 
 @login_required

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from guanxi.audit.services import RequestMeta
 from guanxi.core.errors import DomainError, NotFound
-from guanxi.core.pagination import BadCursor
+from guanxi.core.list_pages import page_or_first
 from guanxi.workflow import approval_selectors as selectors
 from guanxi.workflow import approvals
 from guanxi.workflow.models import ApprovalStatus
@@ -43,12 +43,9 @@ def approval_inbox(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", ApprovalStatus.PENDING)
     if status not in dict(TABS):
         status = ApprovalStatus.PENDING
-    try:
-        page = selectors.approval_list(
-            user=request.user, status=status, cursor=request.GET.get("cursor"), limit=PAGE_SIZE
-        )
-    except BadCursor:
-        page = selectors.approval_list(user=request.user, status=status, limit=PAGE_SIZE)
+    page = page_or_first(
+        request, selectors.approval_list, user=request.user, status=status, limit=PAGE_SIZE
+    )
     context = {
         "page": page,
         "status": status,

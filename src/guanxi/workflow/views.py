@@ -13,20 +13,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.core.errors import NotFound
-from guanxi.core.pagination import BadCursor
+from guanxi.core.list_pages import page_or_first, render_list
 from guanxi.workflow import selectors, services
 from guanxi.workflow.models import Notification
 
 PAGE_SIZE = 20
 LIST_TARGET = "notification-list"
 MSG_ALL_READ = _("已将 %(n)s 条通知标记为已读")
-MSG_BAD_CURSOR = _("分页参数已失效，已返回第一页")
 LEVEL_BADGES = {"info": "text-bg-info", "warning": "text-bg-warning", "alert": "text-bg-danger"}
 
 
@@ -57,18 +55,13 @@ def _show(request: HttpRequest) -> str:
 def notification_list(request: HttpRequest) -> HttpResponse:
     """Unread (default) or all, newest first, keyset pages."""
     show = _show(request)
-    try:
-        page = selectors.notification_list(
-            user=request.user,
-            unread_only=show == "unread",
-            cursor=request.GET.get("cursor"),
-            limit=PAGE_SIZE,
-        )
-    except BadCursor:
-        messages.warning(request, MSG_BAD_CURSOR)
-        page = selectors.notification_list(
-            user=request.user, unread_only=show == "unread", limit=PAGE_SIZE
-        )
+    page = page_or_first(
+        request,
+        selectors.notification_list,
+        user=request.user,
+        unread_only=show == "unread",
+        limit=PAGE_SIZE,
+    )
     context = {
         "page": page,
         "show": show,
@@ -76,15 +69,13 @@ def notification_list(request: HttpRequest) -> HttpResponse:
         "table_target": f"#{LIST_TARGET}",
         **_bell_context(request.user),
     }
-    htmx = getattr(request, "htmx", None)
-    template = (
-        "workflow/_list.html"
-        if htmx and htmx.target == LIST_TARGET and not htmx.history_restore_request
-        else "workflow/list.html"
+    return render_list(
+        request,
+        context,
+        target=LIST_TARGET,
+        table_template="workflow/_list.html",
+        page_template="workflow/list.html",
     )
-    response = render(request, template, context)
-    patch_vary_headers(response, ("HX-Request", "HX-Target"))
-    return response
 
 
 def _mark_read(request: HttpRequest, pk: int) -> Notification:
