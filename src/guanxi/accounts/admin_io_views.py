@@ -18,8 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from guanxi.accounts import user_io
 from guanxi.accounts.admin_forms import ImportForm
-from guanxi.accounts.admin_views import error_text, guard, meta
-from guanxi.core.errors import DomainError
+from guanxi.accounts.admin_views import guard, meta
+from guanxi.core.errors import DomainError, error_text
 
 PAYLOAD_MAX_AGE = 3600
 MSG_EXPIRED = _("预览已过期或无效，请重新上传文件")

@@ -24,12 +24,11 @@ from guanxi.accounts.models import User
 from guanxi.accounts.user_filters import clean_ordering
 from guanxi.audit.actions import action_label
 from guanxi.audit.services import RequestMeta
-from guanxi.core.errors import DomainError, NotFound
+from guanxi.core.errors import DomainError, NotFound, error_text
 from guanxi.core.list_pages import page_or_first, render_list
 
 PAGE_SIZE = 20
 TABLE_TARGET = "user-table"
-MSG_ERROR = "%(message)s（%(code)s）"
 MSG_CREATED = _("用户“%(name)s”已创建")
 MSG_SAVED = _("用户信息已保存")
 MSG_LOCKED = _("用户“%(name)s”已锁定，其登录会话和 API 令牌已失效")
@@ -51,10 +50,6 @@ def guard(request: HttpRequest, perm: str) -> None:
 
 def meta(request: HttpRequest) -> RequestMeta:
     return RequestMeta.from_request(request)
-
-
-def error_text(exc: DomainError) -> str:
-    return MSG_ERROR % {"message": exc.message, "code": exc.code}
 
 
 def attach_errors(form: Any, exc: ValidationError, aliases: dict[str, str] | None = None) -> None:

@@ -25,7 +25,7 @@ from guanxi.accounts.forms import (
     captcha_needed,
 )
 from guanxi.audit.services import RequestMeta, audit_record
-from guanxi.core.errors import DomainError
+from guanxi.core.errors import DomainError, error_text
 from guanxi.core.masking import mask
 
 MSG_PENDING_EXPIRED = _("验证已超时，请重新输入用户名和密码")
@@ -36,10 +36,6 @@ MSG_2FA_DISABLED = _("双因素认证已停用")
 MSG_SESSION_ENDED = _("已退出该会话")
 MSG_SESSION_GONE = _("该会话不存在或已结束")
 MSG_OTHERS_ENDED = _("已退出其他 %(count)d 个会话")
-
-
-def _error_text(exc: DomainError) -> str:
-    return f"{exc.message}（{exc.code}）"
 
 
 class LoginView(auth_views.LoginView):
@@ -66,7 +62,7 @@ class LoginView(auth_views.LoginView):
                 redirect_to=redirect_to,
             )
         except DomainError as exc:
-            form.add_error(None, _error_text(exc))
+            form.add_error(None, error_text(exc))
             return self.form_invalid(form)
         return HttpResponseRedirect(target)
 
@@ -128,10 +124,10 @@ class LoginVerifyView(View):
             )
         except DomainError as exc:
             if exc.code == signin.BAD_CODE:
-                form.add_error("code", _error_text(exc))
+                form.add_error("code", error_text(exc))
                 return self.render_form(form)
             login_flow.clear_pending(request)
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
             return redirect("login")
         return HttpResponseRedirect(target)
 
@@ -140,7 +136,7 @@ class LoginVerifyView(View):
         try:
             signin.send_sms_code(user=self.user, meta=meta)
         except DomainError as exc:
-            form.add_error(None, _error_text(exc))
+            form.add_error(None, error_text(exc))
             return self.render_form(form)
         messages.info(self.request, MSG_SMS_SENT % {"mobile": mask("mobile", self.user.mobile)})
         return self.render_form(form)

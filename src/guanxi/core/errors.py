@@ -75,3 +75,8 @@ class DuplicateRecord(DomainError):
     """``duplicates`` lists the matching records visible to the caller; ``hidden`` counts others."""
 
     code = "ERR-012"
+
+
+def error_text(exc: DomainError) -> str:
+    """A refusal as a page shows it: the message with its code, so support can look it up."""
+    return f"{exc.message}（{exc.code}）"

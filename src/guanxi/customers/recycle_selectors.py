@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import django_filters
+from django import forms
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -51,7 +52,12 @@ def days_left(deleted_at: dt.datetime | None, now: dt.datetime | None = None) ->
 class RecycleBinFilter(django_filters.FilterSet):
     """The bin's filters, shared by the page and the API list."""
 
-    q = django_filters.CharFilter(method="filter_q", label=_("搜索"), max_length=100)
+    q = django_filters.CharFilter(
+        method="filter_q",
+        label=_("搜索"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": _("客户名称、联系人、拼音或客户编号")}),
+    )
     owner_id = django_filters.NumberFilter(
         field_name="owner_id", label=_("负责人"), min_value=1, max_value=2**63 - 1
     )

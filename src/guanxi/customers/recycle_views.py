@@ -3,8 +3,6 @@ writes through customers.recycle; this module turns requests into calls and resu
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,18 +14,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from guanxi.audit.services import RequestMeta, require_perm_audited
-from guanxi.core.errors import DomainError, NotFound, PermissionDenied
+from guanxi.audit.page_guard import require_page_perm
+from guanxi.audit.services import RequestMeta
+from guanxi.core.errors import DomainError, NotFound, PermissionDenied, error_text
 from guanxi.core.list_pages import page_or_first, render_list
-from guanxi.core.scopes import scope_covers
-from guanxi.customers import recycle, recycle_selectors
+from guanxi.customers import recycle, recycle_selectors, selectors
 from guanxi.customers.models import Customer
 
 PAGE_SIZE = 20
 TABLE_TARGET = "recycle-table"
 MSG_RESTORED = _("客户“%(name)s”已恢复，状态为“未合作”")
 MSG_PURGED = _("客户“%(name)s”（%(code)s）已彻底删除")
-MSG_ERROR = "%(message)s（%(code)s）"
 
 
 class PurgeForm(forms.Form):
@@ -41,24 +38,6 @@ class PurgeForm(forms.Form):
     )
 
 
-def _require(request: HttpRequest, perm: str, action: str) -> None:
-    """403 without ``perm``; a refused submission (POST) is audited as the service would."""
-    if request.user.has_perm(perm):
-        return
-    if request.method == "POST":
-        try:
-            require_perm_audited(
-                actor=request.user,
-                perm=perm,
-                action=action,
-                target="customer",
-                meta=RequestMeta.from_request(request),
-            )
-        except PermissionDenied as exc:
-            raise HttpForbidden() from exc
-    raise HttpForbidden()
-
-
 def _get(request: HttpRequest, pk: int) -> Customer:
     try:
         return recycle_selectors.recycle_bin_get(user=request.user, pk=pk)
@@ -68,26 +47,19 @@ def _get(request: HttpRequest, pk: int) -> Customer:
         raise HttpForbidden() from exc
 
 
-def _writable_ids(user: Any, items: list[Customer]) -> set[int]:
-    """Rows the user may restore or purge (their write scope), in at most one query."""
-    ids = [c.pk for c in items]
-    if scope_covers(user, Customer, "change"):
-        return set(ids)
-    rows = Customer.objects.deleted().restrict(user, "change").filter(pk__in=ids)
-    return set(rows.values_list("pk", flat=True))
-
-
 @login_required
 @require_GET
 def recycle_bin(request: HttpRequest) -> HttpResponse:
     """Deleted customers in scope, most recently deleted first; htmx swaps only the table."""
-    if not request.user.has_perm(recycle_selectors.BIN_PERMISSION):
-        raise HttpForbidden()
     user, params = request.user, request.GET
+    try:
+        filterset = recycle_selectors.recycle_bin_filter(user, params)  # the bin's permission
+    except PermissionDenied as exc:
+        raise HttpForbidden() from exc
     page = page_or_first(
         request, recycle_selectors.recycle_bin_list, user=user, params=params, limit=PAGE_SIZE
     )
-    now, writable = timezone.now(), _writable_ids(user, page.items)
+    now, writable = timezone.now(), selectors.writable_ids(user, page.items)
     rows = [
         {
             "customer": c,
@@ -97,11 +69,10 @@ def recycle_bin(request: HttpRequest) -> HttpResponse:
         }
         for c in page.items
     ]
-    filterset = recycle_selectors.recycle_bin_filter(user, params)
     context = {
         "rows": rows,
         "page": page,
-        "q": params.get("q", ""),
+        "form": filterset.form,
         "retention_days": recycle_selectors.retention_days(),
         "can_purge": user.has_perm(recycle.PURGE_PERMISSION),
         "filter_errors": filterset.errors if not filterset.is_valid() else {},
@@ -116,15 +87,13 @@ def recycle_bin(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _error_text(exc: DomainError) -> str:
-    return MSG_ERROR % {"message": exc.message, "code": exc.code}
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def recycle_restore(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST brings the customer back as 未合作."""
-    _require(request, recycle_selectors.BIN_PERMISSION, recycle.RESTORE_ACTION)
+    require_page_perm(
+        request, recycle_selectors.BIN_PERMISSION, recycle.RESTORE_ACTION, target="customer"
+    )
     customer = _get(request, pk)
     if request.method == "GET":
         return render(request, "customers/recycle_restore.html", {"customer": customer})
@@ -135,7 +104,7 @@ def recycle_restore(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound as exc:
         raise Http404() from exc
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect("customers:recycle_bin")
     messages.success(request, MSG_RESTORED % {"name": customer.name})
     return redirect("customers:recycle_bin")
@@ -145,7 +114,7 @@ def recycle_restore(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def recycle_purge(request: HttpRequest, pk: int) -> HttpResponse:
     """GET shows the confirmation with a mandatory reason; POST purges for good."""
-    _require(request, recycle.PURGE_PERMISSION, recycle.PURGE_ACTION)
+    require_page_perm(request, recycle.PURGE_PERMISSION, recycle.PURGE_ACTION, target="customer")
     customer = _get(request, pk)
     form = PurgeForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
@@ -162,7 +131,7 @@ def recycle_purge(request: HttpRequest, pk: int) -> HttpResponse:
             for messages_ in exc.message_dict.values():
                 form.add_error("reason", messages_)
         except DomainError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
             return redirect("customers:recycle_bin")
         else:
             messages.success(request, MSG_PURGED % {"name": customer.name, "code": customer.code})

@@ -92,12 +92,19 @@ def customer_get(*, user: Any, pk: Any, action: str = "view") -> Customer:
         raise NotFound() from exc
 
 
-def customer_writable(user: Any, customer: Customer) -> bool:
-    """Whether ``customer`` (read within ``user``'s view scope) is inside their write scope
-    (pages hide buttons otherwise); asks the database only when the write scope is narrower."""
+def writable_ids(user: Any, customers: list[Customer]) -> set[int]:
+    """Which of ``customers`` (read within ``user``'s view scope, live or in the bin) are
+    inside their write scope (pages hide buttons otherwise): one query at most, none when
+    the write scope covers the read scope."""
+    ids = [c.pk for c in customers]
     if scope_covers(user, Customer, "change"):
-        return True
-    return Customer.objects.alive().restrict(user, "change").filter(pk=customer.pk).exists()
+        return set(ids)
+    rows = Customer.objects.restrict(user, "change").filter(pk__in=ids)
+    return set(rows.values_list("pk", flat=True))
+
+
+def customer_writable(user: Any, customer: Customer) -> bool:
+    return customer.pk in writable_ids(user, [customer])
 
 
 def customer_status_history(*, customer: Customer) -> QuerySet:

@@ -20,10 +20,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from guanxi.accounts.models import Department, User
 from guanxi.audit.models import AuditEntry
-from guanxi.audit.services import RequestMeta, require_perm_audited
+from guanxi.audit.page_guard import require_page_perm
+from guanxi.audit.services import RequestMeta
 from guanxi.core import regions
 from guanxi.core.dictionaries import dictionary_labels
-from guanxi.core.errors import DomainError, NotFound, PermissionDenied, StaleVersion
+from guanxi.core.errors import DomainError, NotFound, PermissionDenied, StaleVersion, error_text
 from guanxi.core.list_pages import page_or_first, render_list
 from guanxi.core.masking import mask
 from guanxi.customers import approvals, reveal, selectors, services
@@ -50,7 +51,6 @@ MSG_RESUBMITTED = _("已重新提交审核")
 MSG_STATUS_CHANGED = _("客户状态已变更为“%(status)s”")
 MSG_DELETED = _("客户“%(name)s”已移入回收站")
 MSG_STALE_STATUS = _("该客户已被他人修改，请查看最新信息后重试（%(code)s）")
-MSG_ERROR = "%(message)s（%(code)s）"
 LIST_LABELS = ("industry", "customer_category")
 # Shown on every screen; the rest fold behind "更多筛选" on phones.
 PRIMARY_FILTERS = ("status", "category", "industry")
@@ -59,23 +59,6 @@ DETAIL_LABELS = ("industry", "customer_category", "customer_source")
 
 def _meta(request: HttpRequest) -> RequestMeta:
     return RequestMeta.from_request(request)
-
-
-def _require(
-    request: HttpRequest, perm: str, action: str, customer: Customer | None = None
-) -> None:
-    """Hide pages the user could never submit (the service still decides every write). A
-    refused submission (POST) is audited like the service's own refusal would be."""
-    if request.user.has_perm(perm):
-        return
-    if request.method == "POST":
-        try:
-            require_perm_audited(
-                actor=request.user, perm=perm, action=action, customer=customer, meta=_meta(request)
-            )
-        except PermissionDenied as exc:
-            raise HttpForbidden() from exc
-    raise HttpForbidden()
 
 
 def _get(request: HttpRequest, pk: int, action: str = "view") -> Customer:
@@ -88,12 +71,8 @@ def _get(request: HttpRequest, pk: int, action: str = "view") -> Customer:
 def _get_for_write(request: HttpRequest, pk: int, perm: str, action: str) -> Customer:
     """404 outside the read scope, then 403 without ``perm``, then 404 outside the write
     scope: a record the user cannot see never answers differently from a missing one."""
-    _require(request, perm, action, _get(request, pk))
+    require_page_perm(request, perm, action, customer=_get(request, pk))
     return _get(request, pk, action="change")
-
-
-def _error_text(exc: DomainError) -> str:
-    return MSG_ERROR % {"message": exc.message, "code": exc.code}
 
 
 def _attach_errors(form: Any, exc: ValidationError) -> None:
@@ -359,7 +338,7 @@ def _form_page(request: HttpRequest, form: CustomerForm, **extra: Any) -> HttpRe
 @login_required
 @require_http_methods(["GET", "POST"])
 def customer_create(request: HttpRequest) -> HttpResponse:
-    _require(request, "customers.add_customer", "customer.create")
+    require_page_perm(request, "customers.add_customer", "customer.create")
     form = CustomerForm(request.POST or None)
     problem = None
     if request.method == "POST" and form.is_valid():
@@ -512,7 +491,7 @@ def customer_change_status(request: HttpRequest, pk: int) -> HttpResponse:
                 status=422,
             )
         except DomainError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, MSG_STATUS_CHANGED % {"status": changed.get_status_display()})
         return redirect("customers:detail", pk=customer.pk)
@@ -536,7 +515,7 @@ def customer_delete(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound as exc:
         raise Http404() from exc
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect("customers:detail", pk=customer.pk)
     messages.success(request, MSG_DELETED % {"name": customer.name})
     return redirect("customers:list")
