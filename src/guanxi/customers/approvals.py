@@ -18,9 +18,8 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.audit.actions import register_actions
 from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
-from guanxi.core.errors import DuplicateRecord, NotFound, PendingReview
+from guanxi.core.errors import NotFound, PendingReview
 from guanxi.core.permissions import require_perm
-from guanxi.core.validators import name_key
 from guanxi.customers.choices import ReviewStatus
 from guanxi.customers.models import Customer
 from guanxi.workflow import approvals
@@ -33,7 +32,6 @@ APPROVE_PERM = "customers.approve_customer"
 MSG_PENDING = _("客户“%(name)s”待审核，审核通过后才能修改")
 MSG_RENAME_PENDING = _("已有待审核的改名申请（“%(name)s”），请等待审批结果")
 MSG_NOT_REJECTED = _("只有被驳回的客户可以重新提交")
-MSG_DUPLICATE_NAME = _("客户名称“%(name)s”已存在")
 
 register_actions(
     {
@@ -53,9 +51,13 @@ def review_needed(actor: Any) -> bool:
     return not may_approve(actor) and approvals.active_flow(OBJECT_TYPE, CREATE) is not None
 
 
+def is_editable(customer: Customer) -> bool:
+    """Pending records are frozen until decided (pages hide their edit buttons)."""
+    return customer.review_status != ReviewStatus.PENDING
+
+
 def ensure_editable(customer: Customer) -> None:
-    """Pending records are frozen until decided (ERR-010)."""
-    if customer.review_status == ReviewStatus.PENDING:
+    if not is_editable(customer):
         raise PendingReview(MSG_PENDING % {"name": customer.name})
 
 
@@ -118,13 +120,15 @@ def customer_resubmit(
     *, actor: Any, customer: Customer, meta: RequestMeta | None = None
 ) -> Customer:
     """Send a rejected customer, fixed by its creator, back to review."""
+    from guanxi.customers import services
+
     require_perm(actor, "customers.change_customer")
     with transaction.atomic():
-        current = _locked(customer, actor=actor)
+        current = services.lock_for_write(actor, customer)
         if current.review_status != ReviewStatus.REJECTED:
             raise ValidationError({"review_status": [MSG_NOT_REJECTED]})
-        _set_review(current, ReviewStatus.PENDING, actor, "customer.resubmit", meta)
         if review_needed(actor):
+            _set_review(current, ReviewStatus.PENDING, actor, "customer.resubmit", meta)
             submit_new(actor=actor, customer=current, meta=meta)
         else:  # the flow was switched off meanwhile, or the actor may approve
             _set_review(current, ReviewStatus.APPROVED, actor, "customer.review", meta)
@@ -139,13 +143,11 @@ def _condition_fields(customer: Customer) -> dict[str, Any]:
     return values
 
 
-def _locked(customer: Customer | int, actor: Any = None) -> Customer:
-    pk = customer if isinstance(customer, int) else customer.pk
-    qs = Customer.objects.select_for_update().alive()
-    if actor is not None:
-        qs = qs.restrict(actor, "change")
+def _locked(pk: int) -> Customer:
+    """The customer a decided request is about, locked. Not scoped: the flow chose the
+    approver, who need not be able to edit the record themselves."""
     try:
-        return qs.get(pk=pk)
+        return Customer.objects.select_for_update().alive().get(pk=pk)
     except Customer.DoesNotExist as exc:
         raise NotFound() from exc
 
@@ -197,29 +199,23 @@ def _create_rejected(request: ApprovalRequest, actor: Any, meta: RequestMeta | N
 
 
 def _rename_approved(request: ApprovalRequest, actor: Any, meta: RequestMeta | None) -> None:
-    from guanxi.customers.services import refresh_search_tokens
+    from guanxi.customers import services
 
     customer = _locked(request.object_id)
     old, new = customer.name, request.payload["new"]
     if old == new:
         return
-    clash = Customer.objects.alive().filter(name_key=name_key(new)).exclude(pk=customer.pk)
-    if clash.exists():
-        raise DuplicateRecord(
-            MSG_DUPLICATE_NAME % {"name": new}, duplicates=[], hidden_count=1, matched_on=["name"]
-        )
+    services.raise_if_duplicates(actor, {"name": new}, customer.pk)
     customer.name = new
-    customer.name_key = name_key(new)
-    refresh_search_tokens(customer)
+    services.refresh_derived(customer)
     customer.version += 1
+    customer.updated_by = actor
     customer.updated_at = timezone.now()
     try:
         with transaction.atomic():
             customer.save()
-    except IntegrityError as exc:  # lost a race on the live-name constraint
-        raise DuplicateRecord(
-            MSG_DUPLICATE_NAME % {"name": new}, duplicates=[], hidden_count=1, matched_on=["name"]
-        ) from exc
+    except IntegrityError as exc:
+        raise services.name_race_lost(new) from exc
     audit_record(
         actor=actor,
         action="customer.rename",

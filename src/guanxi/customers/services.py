@@ -68,8 +68,19 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[
     return {k: [before.get(k), after[k]] for k in after if before.get(k) != after[k]}
 
 
-def refresh_search_tokens(customer: Customer) -> None:
+def refresh_derived(customer: Customer) -> None:
+    """The columns kept from others: the folded name (unique among live customers) and the
+    search tokens of name and contact; call after any of those changes, before saving."""
+    customer.name_key = name_key(customer.name)
     customer.search_tokens = search_keys.document_tokens(customer.name, customer.contact_name)
+
+
+def name_race_lost(name: str) -> DuplicateRecord:
+    """The refusal when the duplicate check passed but a concurrent write took the name
+    first (the live-name constraint raised IntegrityError)."""
+    return DuplicateRecord(
+        MSG_DUPLICATE_NAME % {"name": name}, duplicates=[], hidden_count=1, matched_on=["name"]
+    )
 
 
 def find_duplicates(
@@ -117,7 +128,9 @@ def find_duplicates(
     return visible, hidden
 
 
-def _raise_if_duplicates(actor: Any, values: Mapping[str, str], exclude_id: int | None) -> None:
+def raise_if_duplicates(actor: Any, values: Mapping[str, str], exclude_id: int | None) -> None:
+    """ERR-012 naming the live customers in ``actor``'s scope that share a value (others
+    are counted)."""
     visible, hidden = find_duplicates(actor=actor, values=values, exclude_id=exclude_id)
     if visible or hidden:
         fields = sorted({m for d in visible for m in d["matched_on"]})
@@ -179,7 +192,7 @@ def customer_create(
     cleaned = clean_customer_input(data)
     owner = _resolve_owner(actor, cleaned.pop("owner_id", None))
     tags = cleaned.pop("tags", None) or []
-    _raise_if_duplicates(actor, cleaned, None)
+    raise_if_duplicates(actor, cleaned, None)
     now = timezone.now()
     customer = Customer(
         **cleaned,
@@ -191,8 +204,7 @@ def customer_create(
         updated_at=now,
         review_status=ReviewStatus.PENDING if review_needed(actor) else ReviewStatus.APPROVED,
     )
-    customer.name_key = name_key(customer.name)
-    refresh_search_tokens(customer)
+    refresh_derived(customer)
     try:
         with transaction.atomic():
             customer.code = next_customer_code(now)
@@ -217,17 +229,13 @@ def customer_create(
             if customer.review_status == ReviewStatus.PENDING:
                 submit_new(actor=actor, customer=customer, meta=meta)
     except IntegrityError as exc:
-        # Lost a race on the live-name constraint against a concurrent create.
-        raise DuplicateRecord(
-            MSG_DUPLICATE_NAME % {"name": customer.name},
-            duplicates=[],
-            hidden_count=1,
-            matched_on=["name"],
-        ) from exc
+        raise name_race_lost(customer.name) from exc
     return customer
 
 
-def _locked_for_write(actor: Any, customer: Customer) -> Customer:
+def lock_for_write(actor: Any, customer: Customer) -> Customer:
+    """The live customer re-read under a row lock within ``actor``'s write scope (NotFound
+    outside it), so a write works on current values."""
     try:
         return (
             Customer.objects.select_for_update()
@@ -257,7 +265,7 @@ def customer_update(
     data = {k: v for k, v in data.items() if k not in ("status", "version")}
     try:
         with transaction.atomic():
-            current = _locked_for_write(actor, customer)
+            current = lock_for_write(actor, customer)
             if current.version != version:
                 raise StaleVersion(current=current)
             ensure_editable(current)
@@ -265,25 +273,23 @@ def customer_update(
             cleaned = clean_customer_input(
                 data, current={f: getattr(current, f) for f in AUDITED_FIELDS}
             )
+            raise_if_duplicates(
+                actor,
+                {k: v for k, v in cleaned.items() if k in (*DUPLICATE_FIELDS, "name")},
+                current.pk,
+            )
             rename = None
             if "name" in cleaned and rename_needs_approval(actor, current, cleaned["name"]):
                 new_name = cleaned.pop("name")
-                _raise_if_duplicates(actor, {"name": new_name}, current.pk)
                 rename = submit_rename(actor=actor, customer=current, new_name=new_name, meta=meta)
             if "owner_id" in cleaned:
                 owner = _resolve_owner(actor, cleaned.pop("owner_id"))
                 current.owner = owner
                 current.department_id = owner.department_id
             tags = cleaned.pop("tags", None)
-            _raise_if_duplicates(
-                actor,
-                {k: v for k, v in cleaned.items() if k in (*DUPLICATE_FIELDS, "name")},
-                current.pk,
-            )
             for field, value in cleaned.items():
                 setattr(current, field, value)
-            current.name_key = name_key(current.name)
-            refresh_search_tokens(current)
+            refresh_derived(current)
             if tags is not None:
                 _set_tags(current, tags)
             after = snapshot(current)
@@ -299,12 +305,7 @@ def customer_update(
                 )
             current.pending_rename = rename
     except IntegrityError as exc:
-        raise DuplicateRecord(
-            MSG_DUPLICATE_NAME % {"name": data.get("name", "")},
-            duplicates=[],
-            hidden_count=1,
-            matched_on=["name"],
-        ) from exc
+        raise name_race_lost(data.get("name", "")) from exc
     return current
 
 
@@ -323,7 +324,7 @@ def customer_change_status(
     if status not in CustomerStatus.values:
         raise ValidationError({"status": [_("无效的客户状态")]})
     with transaction.atomic():
-        current = _locked_for_write(actor, customer)
+        current = lock_for_write(actor, customer)
         if version is not None and current.version != version:
             raise StaleVersion(current=current)
         ensure_editable(current)
@@ -361,7 +362,7 @@ def customer_delete(*, actor: Any, customer: Customer, meta: RequestMeta | None 
     """Move a customer to the recycle bin; only 未合作 customers may be deleted."""
     require_perm(actor, "customers.delete_customer")
     with transaction.atomic():
-        current = _locked_for_write(actor, customer)
+        current = lock_for_write(actor, customer)
         if current.status != CustomerStatus.NOT_COOPERATING:
             raise DeleteRefused(
                 MSG_DELETE_STATUS % {"status": current.get_status_display()},

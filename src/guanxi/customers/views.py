@@ -437,9 +437,12 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "status_form": StatusChangeForm(
             initial={"status": customer.status, "version": customer.version}
         ),
-        "can_change": writable and may_change and customer.review_status != "pending",
+        "can_change": writable and may_change and approvals.is_editable(customer),
         "can_delete": writable and may_delete,
-        "review": approval_selectors.latest_for("customer", customer.pk, approvals.CREATE),
+        # Only a record still under review (or rejected) has a review worth showing.
+        "review": None
+        if customer.review_status == ReviewStatus.APPROVED
+        else approval_selectors.latest_for("customer", customer.pk, approvals.CREATE),
         "rename": approval_selectors.latest_for("customer", customer.pk, approvals.RENAME),
         "can_resubmit": writable and may_change and customer.review_status == "rejected",
     }

@@ -222,28 +222,37 @@ def _close_step(request: ApprovalRequest, task: ApprovalTask, decision: str, com
     )
 
 
-@audited_refusals("approval.approve", target="approval")
-def approval_approve(
-    *, actor: Any, approval: ApprovalRequest, comment: str = "", meta: RequestMeta | None = None
+def _decide(
+    actor: Any, approval: ApprovalRequest, decision: str, comment: str, meta: RequestMeta | None
 ) -> ApprovalRequest:
-    """Approve the current step; the last applicable step applies the change."""
-    comment = _clean_comment(comment, required=False)
+    """Close the actor's step with ``decision``; a rejection, or an approval with no
+    applicable step left, finishes the request (and runs its handler)."""
+    rejecting = decision == ApprovalStatus.REJECTED
+    comment = _clean_comment(comment, required=rejecting)
     with transaction.atomic():
         request = _lock(approval)
         task = _open_task(request, actor)
-        _close_step(request, task, ApprovalStatus.APPROVED, comment)
+        _close_step(request, task, decision, comment)
         audit_record(
             actor=actor,
-            action="approval.approve",
+            action="approval.reject" if rejecting else "approval.approve",
             obj=request,
             object_repr=request.summary,
             params={"step": task.step_order, "comment": comment},
             meta=meta,
         )
-        if not _start_step(request, after=task.step_order):
+        if rejecting or not _start_step(request, after=task.step_order):
             request.comment = comment
-            _finish(request, ApprovalStatus.APPROVED, actor, meta)
+            _finish(request, decision, actor, meta)
     return request
+
+
+@audited_refusals("approval.approve", target="approval")
+def approval_approve(
+    *, actor: Any, approval: ApprovalRequest, comment: str = "", meta: RequestMeta | None = None
+) -> ApprovalRequest:
+    """Approve the current step; the last applicable step applies the change."""
+    return _decide(actor, approval, ApprovalStatus.APPROVED, comment, meta)
 
 
 @audited_refusals("approval.reject", target="approval")
@@ -251,22 +260,7 @@ def approval_reject(
     *, actor: Any, approval: ApprovalRequest, comment: str, meta: RequestMeta | None = None
 ) -> ApprovalRequest:
     """Reject at the current step with a reason, which goes back to the submitter."""
-    comment = _clean_comment(comment, required=True)
-    with transaction.atomic():
-        request = _lock(approval)
-        task = _open_task(request, actor)
-        _close_step(request, task, ApprovalStatus.REJECTED, comment)
-        request.comment = comment
-        audit_record(
-            actor=actor,
-            action="approval.reject",
-            obj=request,
-            object_repr=request.summary,
-            params={"step": task.step_order, "comment": comment},
-            meta=meta,
-        )
-        _finish(request, ApprovalStatus.REJECTED, actor, meta)
-    return request
+    return _decide(actor, approval, ApprovalStatus.REJECTED, comment, meta)
 
 
 def cancel_pending(
