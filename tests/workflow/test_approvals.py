@@ -286,3 +286,18 @@ def test_api_approval_of_others_is_not_found(org, client_for, make_customer):
     assert client_for(org["rep_b"]).get(f"/api/v1/approvals/{pk}").status_code == 404
     assert client_for(org["rep_a"]).get(f"/api/v1/approvals/{pk}").status_code == 200
     assert client_for(org["rep_b"]).get("/api/v1/approvals/abc").status_code == 404
+
+
+def test_purging_a_customer_withdraws_its_pending_approvals(org, make_customer):
+    from guanxi.customers import recycle
+    from guanxi.customers.services import customer_delete
+
+    customer = create_pending(org, make_customer, status="not_cooperating")
+    request = request_of(customer)
+    assert pending_count(org["admin"]) == 1
+    customer_delete(actor=org["admin"], customer=customer)
+    recycle.customer_purge(actor=org["admin"], customer=customer, reason="录入错误")
+    request.refresh_from_db()
+    assert request.status == "cancelled"
+    assert pending_count(org["admin"]) == 0 and pending_count(org["data_admin"]) == 0
+    assert AuditEntry.objects.filter(action="approval.cancel", object_id=str(request.pk)).exists()

@@ -28,6 +28,7 @@ from guanxi.customers.choices import CustomerStatus
 from guanxi.customers.models import Customer, StatusChange
 from guanxi.customers.recycle_selectors import retention_days
 from guanxi.customers.services import find_duplicates
+from guanxi.workflow import approvals
 
 RESTORE_ACTION = "customer.restore"
 PURGE_ACTION = "customer.purge"
@@ -136,6 +137,7 @@ def _purge_row(current: Customer, *, actor: Any, reason: str, meta: RequestMeta 
     try:
         with transaction.atomic():
             current.delete()
+            approvals.cancel_pending(actor=actor, object_type="customer", object_id=pk, meta=meta)
     except (ProtectedError, RestrictedError) as exc:
         raise DeleteRefused(MSG_PURGE_LINKED, reason="linked") from exc
     audit_record(

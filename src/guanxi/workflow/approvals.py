@@ -264,18 +264,21 @@ def approval_reject(
 
 
 def cancel_pending(
-    *, actor: Any, object_type: str, object_id: int, actions: Iterable[str], meta: Any = None
+    *,
+    actor: Any,
+    object_type: str,
+    object_id: int,
+    actions: Iterable[str] | None = None,
+    meta: Any = None,
 ) -> int:
-    """Withdraw the object's pending requests of ``actions`` (a resubmission supersedes
-    them; a purged record has nothing left to approve). Returns how many."""
-    pending = list(
-        ApprovalRequest.objects.select_for_update().filter(
-            object_type=object_type,
-            object_id=object_id,
-            action__in=list(actions),
-            status=ApprovalStatus.PENDING,
-        )
+    """Withdraw the object's pending requests (of ``actions``, or all): a purged record has
+    nothing left to approve, and its approvers nothing left to do. Returns how many."""
+    pending_qs = ApprovalRequest.objects.select_for_update().filter(
+        object_type=object_type, object_id=object_id, status=ApprovalStatus.PENDING
     )
+    if actions is not None:
+        pending_qs = pending_qs.filter(action__in=list(actions))
+    pending = list(pending_qs)
     for request in pending:
         request.status = ApprovalStatus.CANCELLED
         request.decided_at = timezone.now()
