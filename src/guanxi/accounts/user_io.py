@@ -39,7 +39,6 @@ from guanxi.accounts.user_input import (
 from guanxi.audit.export import CONTENT_TYPES, csv_safe
 from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
 from guanxi.core.errors import DomainError
-from guanxi.core.masking import mask
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 1000
@@ -290,7 +289,7 @@ def export_rows(*, actor: Any, users: Iterable[User]) -> list[list[str]]:
     statuses = dict(UserStatus.choices)
     out = [[str(label) for _key, label in EXPORT_COLUMNS]]
     for user in users:
-        full = selectors.can_view_sensitive_user(actor, user)
+        personal = selectors.user_personal_values(actor, user)
         last = (
             timezone.localtime(user.last_login).strftime("%Y-%m-%d %H:%M")
             if user.last_login
@@ -303,8 +302,8 @@ def export_rows(*, actor: Any, users: Iterable[User]) -> list[list[str]]:
                 user.employee_no,
                 paths.get(user.department_id, "") if user.department_id else "",
                 user.title,
-                user.mobile if full else mask("mobile", user.mobile),
-                user.email if full else mask("email", user.email),
+                personal["mobile"],
+                personal["email"],
                 _GENDER_LABELS.get(user.gender, ""),
                 ",".join(r.name for r in user.roles.all()),
                 str(statuses.get(user.status, user.status)),

@@ -30,7 +30,7 @@ BIN_ORDERING = "-deleted_at"
 
 def retention_days() -> int:
     """Days a deleted customer stays in the bin before the job purges it; 0 keeps it forever."""
-    return max(0, int(getattr(settings, "GUANXI_RECYCLE_BIN_DAYS", 30)))
+    return settings.GUANXI_RECYCLE_BIN_DAYS  # read and bounded once, in settings
 
 
 def purge_after(deleted_at: dt.datetime | None) -> dt.datetime | None:
