@@ -57,6 +57,7 @@ def watch_problems(page: Page) -> list[str]:
 
     Chromium logs every 4xx document as a console error; the 422 of an invalid form is
     expected, so bad responses are judged from the responses themselves instead.
+    Requests aborted by a navigation are not problems.
     """
     problems: list[str] = []
 
@@ -71,7 +72,14 @@ def watch_problems(page: Page) -> list[str]:
     page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
     page.on("console", on_console)
     page.on("response", on_response)
-    page.on("requestfailed", lambda req: problems.append(f"failed: {req.url} {req.failure}"))
+
+    def on_failed(request: Any) -> None:
+        # A request the browser cancelled because the page moved on (the bell loading as a
+        # test clicks away) is not a failure; a refused or broken request is.
+        if request.failure != "net::ERR_ABORTED":
+            problems.append(f"failed: {request.url} {request.failure}")
+
+    page.on("requestfailed", on_failed)
     return problems
 
 

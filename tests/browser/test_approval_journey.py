@@ -23,8 +23,7 @@ REASON = "新名称与营业执照不一致"
 
 
 def sign_in(page: Page, base: str, user: Any) -> None:
-    """Switch user: let the current page finish loading (its bell), then sign in afresh."""
-    page.wait_for_load_state("networkidle")
+    """Switch user: sign in afresh."""
     page.context.clear_cookies()
     page.goto(f"{base}/login/")
     page.locator("input[name=username]").fill(user.username)
