@@ -48,9 +48,11 @@ bench: bench-sqlite bench-postgres
 
 bench-sqlite: install
 	$(BIN)/python bench/bench_customers.py --db sqlite --rows $${ROWS:-1000000}
+	$(BIN)/python bench/bench_duplicates.py --db sqlite --rows $${ROWS:-1000000}
 
 bench-postgres: install
 	$(BIN)/python bench/bench_customers.py --db postgres --rows $${ROWS:-1000000}
+	$(BIN)/python bench/bench_duplicates.py --db postgres --rows $${ROWS:-1000000}
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

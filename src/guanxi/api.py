@@ -17,6 +17,7 @@ def api_not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
 urlpatterns = [
     path("", include("guanxi.accounts.api")),
     path("", include("guanxi.accounts.org_api")),
+    path("", include("guanxi.customers.merge_api")),  # before customers/<pk>
     path("", include("guanxi.customers.api")),
     path("", include("guanxi.customers.recycle_api")),
     path("", include("guanxi.audit.api")),

@@ -168,6 +168,19 @@ SHOW_SENSITIVE_BY_DEFAULT = env.bool("GUANXI_SHOW_SENSITIVE_BY_DEFAULT", default
 # Days a deleted customer stays in the recycle bin before `guanxi purge_recycle_bin` (run by
 # cron or the scheduler) purges it for good; 0 keeps deleted customers until purged by hand.
 GUANXI_RECYCLE_BIN_DAYS = max(0, env.int("GUANXI_RECYCLE_BIN_DAYS", default=30))
+# What a duplicate does to a save, per rule: "block" (409 ERR-012), "warn" (saved, with
+# warnings) or "off". Rules: mobile, phone, email, uscc (exact, through the blind index) and
+# similar_name (equal or close name cores). An equal name always blocks (unique constraint).
+GUANXI_DUPLICATE_RULES = {
+    "mobile": "block",
+    "phone": "block",
+    "email": "block",
+    "uscc": "block",
+    "similar_name": "warn",
+    **env.dict("GUANXI_DUPLICATE_RULES", default={}),
+}
+# Name cores at least this similar (0–1, normalised edit similarity) count as similar names.
+GUANXI_DUPLICATE_NAME_SIMILARITY = env.float("GUANXI_DUPLICATE_NAME_SIMILARITY", default=0.75)
 
 # --- security: sign-in, lockout, 2FA, passwords, sessions (docs/security.md) ------------
 # Login captcha: "always" | "after_failure" (the username or the IP failed in the window) | "off".

@@ -49,10 +49,13 @@ def test_catalog_groups_every_object_type_and_action(org):
         "approve",
         "view_sensitive",
         "purge",
+        "merge",
     }
     assert {customer[a].group for a in ("view", "add", "change")} == {BASIC}
-    assert {customer[a].group for a in ("delete", "export", "approve", "purge")} == {ADVANCED}
+    advanced = ("delete", "export", "approve", "purge", "merge")
+    assert {customer[a].group for a in advanced} == {ADVANCED}
     assert customer["purge"].label == "彻底删除客户"
+    assert customer["merge"].label == "合并客户"
     assert customer["view_sensitive"].group == SENSITIVE
     assert customer["view_sensitive"].label == "查看敏感信息客户"
     user = {p.action: p for p in entries["user"].all()}

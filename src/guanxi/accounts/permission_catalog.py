@@ -32,6 +32,7 @@ ACTION_LABELS = {
     "approve": _("审核"),
     "view_sensitive": _("查看敏感信息"),
     "purge": _("彻底删除"),
+    "merge": _("合并"),
 }
 _ACTION_GROUPS = {
     "view": BASIC,
@@ -43,6 +44,8 @@ _ACTION_GROUPS = {
     "view_sensitive": SENSITIVE,
     # Irreversible, but it shows no personal data: advanced, with delete (not "sensitive").
     "purge": ADVANCED,
+    # Merging rewrites two records and moves their history: advanced, like purge.
+    "merge": ADVANCED,
 }
 
 
@@ -74,6 +77,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
             "approve": ("approve_customer",),
             "view_sensitive": ("view_sensitive_customer",),
             "purge": ("purge_customer",),
+            "merge": ("merge_customer",),
         },
     ),
     ObjectType(

@@ -40,7 +40,13 @@ DEFAULT_ROLES: dict[str, tuple[str, str, list[str] | str, str, str]] = {
     "data_admin": (
         "数据管理员",
         "数据字典、导入、去重合并、质量检查、审核",
-        [*CUSTOMER_ALL, "customers.purge_customer", *TAG_ALL, *DICTIONARY_ALL],
+        [
+            *CUSTOMER_ALL,
+            "customers.purge_customer",
+            "customers.merge_customer",
+            *TAG_ALL,
+            *DICTIONARY_ALL,
+        ],
         ALL,
         ALL,
     ),

@@ -27,6 +27,20 @@ class ScopedQuerySet(models.QuerySet):
         return self if q is None else self.filter(q)
 
 
+class ByteOrderCharField(models.CharField):
+    """A CharField compared in code-point order on every database.
+
+    PostgreSQL gets ``COLLATE "C"`` (SQLite's default BINARY already is), so a plain B-tree index
+    serves prefix ranges and ordered neighbour scans whatever the database's locale.
+    """
+
+    def db_parameters(self, connection: Any) -> dict[str, Any]:
+        params = super().db_parameters(connection)
+        if connection.vendor == "postgresql":
+            params["collation"] = "C"
+        return params
+
+
 class BusinessModel(models.Model):
     """Abstract base: who/when, optimistic-lock ``version`` and recoverable delete."""
 

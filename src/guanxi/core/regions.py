@@ -564,6 +564,18 @@ def split_address(text: str) -> tuple[Region, str]:
     return _to_region(_Place(prov, city, dist)), body
 
 
+@lru_cache(maxsize=1)
+def place_names() -> tuple[str, ...]:
+    """Province and city names, official and short ("广东省", "广东", "深圳市", "深圳"), longest
+    first: the region words a company name may open with."""
+    index = _index()
+    names: set[str] = set()
+    for table in (index.provinces, index.cities):
+        names.update(table.by_name)
+        names.update(table.by_short)
+    return tuple(sorted((n for n in names if len(n) >= 2), key=len, reverse=True))
+
+
 def random_region(rng: random.Random) -> Region:
     """A real, consistent province/city/district (always with a district), for demo data."""
     return _to_region(rng.choice(_index().leaves))

@@ -166,6 +166,13 @@ def _get_for_write(request: Request, pk: str, perm: str, action: str) -> Custome
     return customer
 
 
+def _with_warnings(body: dict[str, Any], saved: Customer) -> dict[str, Any]:
+    """Non-blocking duplicate findings of a save ride along with the record (API.md)."""
+    if saved.duplicate_warnings:
+        body["warnings"] = [w.as_dict() for w in saved.duplicate_warnings]
+    return body
+
+
 def _stale_response(request: Request, exc: StaleVersion) -> Response:
     current = selectors.customer_get(user=request.user, pk=exc.extra["current"].pk)
     return Response(
@@ -216,11 +223,13 @@ class CustomerListView(APIView):
         )
         body = CustomerWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        customer = services.customer_create(
+        saved = services.customer_create(
             actor=request.user, data=body.validated_data, meta=RequestMeta.from_request(request)
         )
-        customer = selectors.customer_get(user=request.user, pk=customer.pk)
-        return Response(_record(request, customer), status=status.HTTP_201_CREATED)
+        customer = selectors.customer_get(user=request.user, pk=saved.pk)
+        return Response(
+            _with_warnings(_record(request, customer), saved), status=status.HTTP_201_CREATED
+        )
 
 
 class CustomerDetailView(APIView):
@@ -252,7 +261,7 @@ class CustomerDetailView(APIView):
         data = dict(body.validated_data)
         version = data.pop("version")
         try:
-            customer = services.customer_update(
+            saved = services.customer_update(
                 actor=request.user,
                 customer=customer,
                 data=data,
@@ -261,13 +270,13 @@ class CustomerDetailView(APIView):
             )
         except StaleVersion as exc:
             return _stale_response(request, exc)
-        if customer.pending_rename is not None:  # the name waits for its approval
+        if saved.pending_rename is not None:  # the name waits for its approval
             return Response(
-                {"approval_id": customer.pending_rename.pk, "status": "pending"},
+                {"approval_id": saved.pending_rename.pk, "status": "pending"},
                 status=status.HTTP_202_ACCEPTED,
             )
-        customer = selectors.customer_get(user=request.user, pk=customer.pk)
-        return Response(_record(request, customer))
+        customer = selectors.customer_get(user=request.user, pk=saved.pk)
+        return Response(_with_warnings(_record(request, customer), saved))
 
     @extend_schema(
         operation_id="customers_destroy",

@@ -20,6 +20,7 @@ from guanxi.audit.actions import register_actions
 from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
 from guanxi.core.errors import NotFound, PendingReview
 from guanxi.core.permissions import require_perm
+from guanxi.customers import duplicates
 from guanxi.customers.choices import ReviewStatus
 from guanxi.customers.models import Customer
 from guanxi.workflow import approvals
@@ -205,7 +206,7 @@ def _rename_approved(request: ApprovalRequest, actor: Any, meta: RequestMeta | N
     old, new = customer.name, request.payload["new"]
     if old == new:
         return
-    services.raise_if_duplicates(actor, {"name": new}, customer.pk)
+    duplicates.raise_if_duplicates(actor, {"name": new}, customer.pk)
     customer.name = new
     services.refresh_derived(customer)
     customer.version += 1

@@ -22,11 +22,14 @@ from guanxi.core.crypto import blind_index, encrypt
 from guanxi.core.validators import name_key
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.codes import reserve_customer_codes
+from guanxi.customers.name_match import name_core
 
 COLUMNS = (
     "code",
     "name",
     "name_key",
+    "name_core",
+    "name_core_rev",
     "customer_type",
     "contact_name",
     "mobile",
@@ -82,6 +85,8 @@ def prepare_row(
         "code": code,
         "name": values["name"],
         "name_key": name_key(values["name"]),
+        "name_core": (core := name_core(values["name"])),
+        "name_core_rev": core[::-1],
         "customer_type": values.get("customer_type") or CustomerType.ENTERPRISE,
         "contact_name": values.get("contact_name", ""),
         "province": values.get("province", ""),

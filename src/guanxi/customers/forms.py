@@ -146,6 +146,10 @@ class CustomerForm(forms.Form):
         widget=forms.Textarea(attrs={"class": "form-control", "rows": 3}),
     )
     version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # Ticked on the second submit, after the page showed similar customers (not blocking).
+    confirm_duplicates = forms.BooleanField(
+        label=_("我已核对，确认不是同一客户，仍然保存"), required=False
+    )
 
     def __init__(self, *args: Any, hidden_sensitive: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -187,7 +191,9 @@ class CustomerForm(forms.Form):
 
     def service_data(self) -> dict[str, Any]:
         """The cleaned input in the shape customer_create / customer_update take."""
-        data = {k: v for k, v in self.cleaned_data.items() if k != "version"}
+        data = {
+            k: v for k, v in self.cleaned_data.items() if k not in ("version", "confirm_duplicates")
+        }
         data["tags"] = split_tags(data.get("tags", ""))
         if self.hidden_sensitive:
             # Masked values were never shown; an empty box means "keep what is stored".

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.crypto import EncryptedTextField
-from guanxi.core.models import BusinessModel
+from guanxi.core.models import BusinessModel, ByteOrderCharField, ScopedQuerySet
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 
 ALIVE = Q(deleted_at__isnull=True)
@@ -33,6 +33,12 @@ class Tag(models.Model):
         return self.name
 
 
+class CustomerQuerySet(ScopedQuerySet):
+    def in_bin(self) -> CustomerQuerySet:
+        """Deleted by a user (restorable), as opposed to merged into another customer."""
+        return self.filter(deleted_at__isnull=False, merged_into__isnull=True)
+
+
 class Customer(BusinessModel):
     """A customer (enterprise or person): the master record every other module hangs on.
 
@@ -42,10 +48,16 @@ class Customer(BusinessModel):
 
     # Set by services.customer_update when a new name became an approval request instead.
     pending_rename: Any = None
+    # Set by the create/update services: the non-blocking duplicate findings of the save.
+    duplicate_warnings: Any = ()
 
     code = models.CharField(_("客户编号"), max_length=24, unique=True, editable=False)
     name = models.CharField(_("客户名称"), max_length=128)
     name_key = models.CharField(max_length=128, editable=False)
+    # The identifying part of the name (customers.name_match) and its reverse: similar-name
+    # candidates are the neighbours of both in index order.
+    name_core = ByteOrderCharField(max_length=128, blank=True, default="", editable=False)
+    name_core_rev = ByteOrderCharField(max_length=128, blank=True, default="", editable=False)
     customer_type = models.CharField(
         _("客户类型"), max_length=16, choices=CustomerType.choices, default=CustomerType.ENTERPRISE
     )
@@ -98,6 +110,19 @@ class Customer(BusinessModel):
     )
     last_follow_up_at = models.DateTimeField(_("最近跟进时间"), null=True, blank=True)
     search_tokens = models.TextField(blank=True, default="", editable=False)
+    # Set (with deleted_at) when this record was merged into another; such records stay for
+    # inspection, out of the recycle bin, and go when the survivor is purged.
+    merged_into = models.ForeignKey(
+        "self",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("合并至"),
+    )
+
+    objects = CustomerQuerySet.as_manager()
 
     scope_object_type = "customer"
 
@@ -110,6 +135,7 @@ class Customer(BusinessModel):
             ("approve_customer", _("审核客户")),
             ("export_customer", _("导出客户")),
             ("purge_customer", _("彻底删除客户")),
+            ("merge_customer", _("合并重复客户")),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -132,6 +158,8 @@ class Customer(BusinessModel):
             models.Index(fields=["id_number_bidx"], name="cust_idno_bidx"),
             models.Index(fields=["deleted_at"], name="cust_deleted_idx"),
             models.Index(fields=["name", "id"], name="cust_name_idx"),
+            models.Index(fields=["name_core"], name="cust_name_core_idx"),
+            models.Index(fields=["name_core_rev"], name="cust_name_core_rev_idx"),
         ]
 
     def __str__(self) -> str:
@@ -165,3 +193,38 @@ class StatusChange(models.Model):
     class Meta:
         verbose_name = _("状态变更")
         ordering = ["-changed_at", "-id"]
+
+
+class CustomerMerge(models.Model):
+    """One merge of a duplicate into a surviving customer: what each side held, which value
+    won per field and how many related rows moved, so a merge can be inspected later."""
+
+    survivor = models.ForeignKey(
+        Customer, models.CASCADE, related_name="+", verbose_name=_("保留客户")
+    )
+    merged = models.ForeignKey(
+        Customer, models.CASCADE, related_name="+", verbose_name=_("被合并客户")
+    )
+    # field → "survivor" | "merged" | "both" (notes only)
+    field_choices = models.JSONField(_("字段取值"), default=dict)
+    # Masked snapshots (customers.services.snapshot) taken just before the merge.
+    survivor_before = models.JSONField(default=dict)
+    merged_before = models.JSONField(default=dict)
+    # related model label → rows moved to the survivor
+    moved = models.JSONField(_("迁移记录"), default=dict)
+    reason = models.CharField(_("合并说明"), max_length=255, blank=True)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("操作人")
+    )
+    merged_at = models.DateTimeField(_("合并时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("客户合并记录")
+        ordering = ["-merged_at", "-id"]
+        indexes = [
+            models.Index(fields=["survivor", "-merged_at"], name="custmerge_survivor_idx"),
+            models.Index(fields=["merged"], name="custmerge_merged_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merged_id} → {self.survivor_id}"

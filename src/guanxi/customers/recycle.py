@@ -25,9 +25,9 @@ from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
 from guanxi.core.errors import DeleteRefused, DuplicateRecord, NotFound
 from guanxi.core.permissions import require_perm
 from guanxi.customers.choices import CustomerStatus
+from guanxi.customers.duplicates import find_exact
 from guanxi.customers.models import Customer, StatusChange
 from guanxi.customers.recycle_selectors import retention_days
-from guanxi.customers.services import find_duplicates
 from guanxi.workflow import approvals
 
 RESTORE_ACTION = "customer.restore"
@@ -51,7 +51,7 @@ def _locked_in_bin(actor: Any, customer: Customer) -> Customer:
     try:
         return (
             Customer.objects.select_for_update()
-            .deleted()
+            .in_bin()
             .restrict(actor, "change")
             .get(pk=customer.pk)
         )
@@ -60,7 +60,7 @@ def _locked_in_bin(actor: Any, customer: Customer) -> Customer:
 
 
 def _name_taken(actor: Any, customer: Customer) -> DuplicateRecord:
-    visible, hidden = find_duplicates(
+    visible, hidden = find_exact(
         actor=actor, values={"name": customer.name}, exclude_id=customer.pk
     )
     return DuplicateRecord(
@@ -173,7 +173,7 @@ def purge_expired(now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) 
     if days == 0:
         return 0
     cutoff = (now or timezone.now()) - dt.timedelta(days=days)
-    expired = Customer.objects.deleted().filter(deleted_at__lte=cutoff)
+    expired = Customer.objects.in_bin().filter(deleted_at__lte=cutoff)
     purged, last_id = 0, 0
     while True:
         ids = list(

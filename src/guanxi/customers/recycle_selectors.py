@@ -74,7 +74,7 @@ def recycle_bin_queryset(user: Any) -> QuerySet:
     """Deleted customers in ``user``'s read scope; PermissionDenied (403) without the bin
     permission, whatever the scope, so the answer never depends on which ids exist."""
     require_perm(user, BIN_PERMISSION)
-    return Customer.objects.deleted().restrict(user, "view").select_related("owner", "deleted_by")
+    return Customer.objects.in_bin().restrict(user, "view").select_related("owner", "deleted_by")
 
 
 def recycle_bin_filter(user: Any, params: Mapping[str, Any]) -> RecycleBinFilter:

@@ -13,7 +13,6 @@ from django.utils.translation import gettext_lazy as _
 from guanxi.accounts.models import User
 from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
 from guanxi.core import search_keys
-from guanxi.core.crypto import blind_index
 from guanxi.core.errors import (
     DeleteRefused,
     DuplicateRecord,
@@ -25,6 +24,7 @@ from guanxi.core.masking import mask
 from guanxi.core.permissions import require_perm
 from guanxi.core.scopes import ALL, effective_scope
 from guanxi.core.validators import name_key
+from guanxi.customers import duplicates, name_match
 from guanxi.customers.approvals import (
     ensure_editable,
     rename_needs_approval,
@@ -52,7 +52,7 @@ AUDITED_FIELDS = (
     "department_id",
     "review_status",
 )
-DUPLICATE_FIELDS = ("mobile", "phone", "email", "uscc")
+DUPLICATE_FIELDS = (*duplicates.CONTACT_RULES, "name")
 
 
 def snapshot(customer: Customer) -> dict[str, Any]:
@@ -69,9 +69,12 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[
 
 
 def refresh_derived(customer: Customer) -> None:
-    """The columns kept from others: the folded name (unique among live customers) and the
-    search tokens of name and contact; call after any of those changes, before saving."""
+    """The columns kept from others: the folded name (unique among live customers), the name
+    core for similar names, and the search tokens of name and contact; call after any of
+    those changes, before saving."""
     customer.name_key = name_key(customer.name)
+    customer.name_core = name_match.name_core(customer.name)
+    customer.name_core_rev = customer.name_core[::-1]
     customer.search_tokens = search_keys.document_tokens(customer.name, customer.contact_name)
 
 
@@ -81,60 +84,6 @@ def name_race_lost(name: str) -> DuplicateRecord:
     return DuplicateRecord(
         MSG_DUPLICATE_NAME % {"name": name}, duplicates=[], hidden_count=1, matched_on=["name"]
     )
-
-
-def find_duplicates(
-    *, actor: Any, values: Mapping[str, str], exclude_id: int | None = None
-) -> tuple[list[dict[str, Any]], int]:
-    """Live customers sharing a mobile/phone/email/USCC (blind index) or the name key.
-
-    Returns the matches the actor may see and the count of those they may not.
-    """
-    from django.db.models import Q
-
-    q = Q()
-    checks: list[tuple[str, str, str]] = []
-    for field in DUPLICATE_FIELDS:
-        if values.get(field):
-            digest = blind_index(field, values[field])
-            q |= Q(**{f"{field}_bidx": digest})
-            checks.append((field, f"{field}_bidx", digest))
-    if values.get("name"):
-        key = name_key(values["name"])
-        q |= Q(name_key=key)
-        checks.append(("name", "name_key", key))
-    if not checks:
-        return [], 0
-    found = Customer.objects.alive().filter(q)
-    if exclude_id:
-        found = found.exclude(pk=exclude_id)
-    fields = ["id", "name", "code"] + [c[1] for c in checks]
-    rows = list(found.values(*fields)[:50])
-    visible_ids = set(
-        Customer.objects.alive()
-        .restrict(actor, "view")
-        .filter(pk__in=[r["id"] for r in rows])
-        .values_list("pk", flat=True)
-    )
-    visible, hidden = [], 0
-    for row in rows:
-        matched = [name for name, column, digest in checks if row[column] == digest]
-        if row["id"] in visible_ids:
-            visible.append(
-                {"id": row["id"], "name": row["name"], "code": row["code"], "matched_on": matched}
-            )
-        else:
-            hidden += 1
-    return visible, hidden
-
-
-def raise_if_duplicates(actor: Any, values: Mapping[str, str], exclude_id: int | None) -> None:
-    """ERR-012 naming the live customers in ``actor``'s scope that share a value (others
-    are counted)."""
-    visible, hidden = find_duplicates(actor=actor, values=values, exclude_id=exclude_id)
-    if visible or hidden:
-        fields = sorted({m for d in visible for m in d["matched_on"]})
-        raise DuplicateRecord(duplicates=visible, hidden_count=hidden, matched_on=fields)
 
 
 def _resolve_owner(actor: Any, owner_id: Any) -> User:
@@ -184,15 +133,25 @@ def _ensure_in_write_scope(actor: Any, customer: Customer) -> None:
 
 @audited_refusals("customer.create")
 def customer_create(
-    *, actor: Any, data: Mapping[str, Any], meta: RequestMeta | None = None
+    *,
+    actor: Any,
+    data: Mapping[str, Any],
+    meta: RequestMeta | None = None,
+    confirm_duplicates: bool = True,
 ) -> Customer:
     """Create a customer owned by the actor (or an assignable owner); pending unless the
-    actor may approve customers."""
+    actor may approve customers.
+
+    Blocking duplicates refuse the save (ERR-012). Non-blocking ones are returned on
+    ``customer.duplicate_warnings``, or, with ``confirm_duplicates=False`` (a form that asks
+    first), stop the save with UnconfirmedDuplicates."""
     require_perm(actor, "customers.add_customer")
     cleaned = clean_customer_input(data)
     owner = _resolve_owner(actor, cleaned.pop("owner_id", None))
     tags = cleaned.pop("tags", None) or []
-    raise_if_duplicates(actor, cleaned, None)
+    report = duplicates.raise_if_duplicates(actor, cleaned, None)
+    if report.warnings and not confirm_duplicates:
+        raise duplicates.UnconfirmedDuplicates(report.warnings)
     now = timezone.now()
     customer = Customer(
         **cleaned,
@@ -224,13 +183,27 @@ def customer_create(
                 action="customer.create",
                 obj=customer,
                 changes=diff({}, snapshot(customer)),
+                params=_warning_params(report),
                 meta=meta,
             )
             if customer.review_status == ReviewStatus.PENDING:
                 submit_new(actor=actor, customer=customer, meta=meta)
     except IntegrityError as exc:
         raise name_race_lost(customer.name) from exc
+    customer.duplicate_warnings = report.warnings
     return customer
+
+
+def _warning_params(report: duplicates.DuplicateReport) -> dict[str, Any] | None:
+    """What the saver was warned about and saved anyway, for the audit entry."""
+    if not report.warnings:
+        return None
+    return {
+        "duplicate_warnings": {
+            w.rule: [d["id"] for d in w.duplicates] + ["…"] * bool(w.hidden_count)
+            for w in report.warnings
+        }
+    }
 
 
 def lock_for_write(actor: Any, customer: Customer) -> Customer:
@@ -255,12 +228,14 @@ def customer_update(
     data: Mapping[str, Any],
     version: int,
     meta: RequestMeta | None = None,
+    confirm_duplicates: bool = True,
 ) -> Customer:
     """Edit fields of a customer; ``version`` must be the one the edit was based on.
 
     A pending customer cannot be edited (ERR-010). A new name that needs approval is not
     applied: it becomes a rename request, returned on ``customer.pending_rename`` (the
-    other fields are saved as usual)."""
+    other fields are saved as usual). Changed names and contact values are checked for
+    duplicates as on create."""
     require_perm(actor, "customers.change_customer")
     data = {k: v for k, v in data.items() if k not in ("status", "version")}
     try:
@@ -273,11 +248,17 @@ def customer_update(
             cleaned = clean_customer_input(
                 data, current={f: getattr(current, f) for f in AUDITED_FIELDS}
             )
-            raise_if_duplicates(
+            report = duplicates.raise_if_duplicates(
                 actor,
-                {k: v for k, v in cleaned.items() if k in (*DUPLICATE_FIELDS, "name")},
+                {
+                    k: v
+                    for k, v in cleaned.items()
+                    if k in DUPLICATE_FIELDS and v and v != getattr(current, k)
+                },
                 current.pk,
             )
+            if report.warnings and not confirm_duplicates:
+                raise duplicates.UnconfirmedDuplicates(report.warnings)
             rename = None
             if "name" in cleaned and rename_needs_approval(actor, current, cleaned["name"]):
                 new_name = cleaned.pop("name")
@@ -301,9 +282,15 @@ def customer_update(
                 current.save()
                 _ensure_in_write_scope(actor, current)
                 audit_record(
-                    actor=actor, action="customer.update", obj=current, changes=changes, meta=meta
+                    actor=actor,
+                    action="customer.update",
+                    obj=current,
+                    changes=changes,
+                    params=_warning_params(report),
+                    meta=meta,
                 )
             current.pending_rename = rename
+            current.duplicate_warnings = report.warnings
     except IntegrityError as exc:
         raise name_race_lost(data.get("name", "")) from exc
     return current

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from guanxi.customers import recycle_views, views
+from guanxi.customers import merge_views, recycle_views, views
 
 app_name = "customers"
 urlpatterns = [
@@ -15,6 +15,9 @@ urlpatterns = [
     path("<int:pk>/delete/", views.customer_delete, name="delete"),
     path("<int:pk>/reveal/", views.customer_reveal, name="reveal"),
     path("<int:pk>/resubmit/", views.customer_resubmit, name="resubmit"),
+    path("duplicates/", merge_views.duplicates_report, name="duplicates"),
+    path("merge/", merge_views.merge_page, name="merge"),
+    path("merges/<int:pk>/", merge_views.merge_record, name="merge_record"),
     path("recycle/", recycle_views.recycle_bin, name="recycle_bin"),
     path("recycle/<int:pk>/restore/", recycle_views.recycle_restore, name="recycle_restore"),
     path("recycle/<int:pk>/purge/", recycle_views.recycle_purge, name="recycle_purge"),

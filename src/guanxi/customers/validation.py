@@ -135,3 +135,19 @@ def clean_customer_input(
 
     errors.raise_if_any()
     return cleaned
+
+
+def clean_lookup_values(data: Mapping[str, Any]) -> dict[str, str]:
+    """The name and contact values of ``data`` normalised as they are stored, for a duplicate
+    check on its own (the check endpoint, import rows): no cross-field rules apply."""
+    errors = FieldErrors()
+    cleaned: dict[str, str] = {}
+    for field in ("name", "mobile", "phone", "email", "uscc"):
+        value = _text(data.get(field))
+        if value and field in _NORMALIZERS:
+            with errors.collect(field):
+                value = _NORMALIZERS[field](value)
+        if value:
+            cleaned[field] = value
+    errors.raise_if_any()
+    return cleaned

@@ -27,8 +27,9 @@ from guanxi.core.dictionaries import dictionary_labels
 from guanxi.core.errors import DomainError, NotFound, PermissionDenied, StaleVersion, error_text
 from guanxi.core.list_pages import page_or_first, render_list
 from guanxi.core.masking import mask
-from guanxi.customers import approvals, reveal, selectors, services
+from guanxi.customers import approvals, merge_selectors, reveal, selectors, services
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
+from guanxi.customers.duplicates import UnconfirmedDuplicates
 from guanxi.customers.filters import clean_ordering
 from guanxi.customers.forms import (
     SENSITIVE_INPUTS,
@@ -142,6 +143,7 @@ ACTION_LABELS = {
     "customer.resubmit": _("重新提交"),
     "customer.rename": _("改名"),
     "customer.restore": _("恢复"),
+    "customer.merge": _("合并"),
 }
 EXTRA_FIELD_LABELS = {"owner_id": _("负责人"), "department_id": _("所属部门"), "tags": _("标签")}
 CHOICE_LABELS = {
@@ -324,7 +326,7 @@ def region_options(request: HttpRequest) -> JsonResponse:
 
 def _form_page(request: HttpRequest, form: CustomerForm, **extra: Any) -> HttpResponse:
     status = 200 if not (form.is_bound and (form.errors or extra.get("problem"))) else 422
-    if extra.get("conflicts") is not None:
+    if extra.get("conflicts") is not None or extra.get("similar"):
         status = 409
     matched = {f: field_label(f) for f in ("name", *SENSITIVE_INPUTS)}
     return render(
@@ -341,23 +343,31 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     require_page_perm(request, "customers.add_customer", "customer.create")
     form = CustomerForm(request.POST or None)
     problem = None
+    similar = None
     if request.method == "POST" and form.is_valid():
         try:
             customer = services.customer_create(
-                actor=request.user, data=form.service_data(), meta=_meta(request)
+                actor=request.user,
+                data=form.service_data(),
+                meta=_meta(request),
+                confirm_duplicates=form.cleaned_data["confirm_duplicates"],
             )
         except ValidationError as exc:
             _attach_errors(form, exc)
+        except UnconfirmedDuplicates as exc:
+            similar = exc.warnings
         except DomainError as exc:
             problem = exc
         else:
             messages.success(request, MSG_CREATED % {"name": customer.name, "code": customer.code})
             return redirect("customers:detail", pk=customer.pk)
-    return _form_page(request, form, problem=problem, is_edit=False)
+    return _form_page(request, form, problem=problem, similar=similar, is_edit=False)
 
 
 def _initial(customer: Customer, personal: dict[str, str], full: bool) -> dict[str, Any]:
-    fields = [f for f in CustomerForm.base_fields if f not in ("tags", "version")]
+    fields = [
+        f for f in CustomerForm.base_fields if f not in ("tags", "version", "confirm_duplicates")
+    ]
     initial = {f: getattr(customer, f) for f in fields}
     initial.update({f: (personal[f] if full else "") for f in SENSITIVE_INPUTS})
     initial["tags"] = "，".join(t.name for t in customer.tags.all())
@@ -378,7 +388,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return _form_page(request, form, customer=customer, is_edit=True)
     form = CustomerForm(request.POST, hidden_sensitive=not full)
     form.fields["version"].required = True
-    problem = conflicts = None
+    problem = conflicts = similar = None
     if form.is_valid():
         try:
             saved = services.customer_update(
@@ -387,6 +397,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 data=form.service_data(),
                 version=form.cleaned_data["version"],
                 meta=_meta(request),
+                confirm_duplicates=form.cleaned_data["confirm_duplicates"],
             )
         except StaleVersion as exc:
             customer = _get(request, pk)
@@ -397,6 +408,8 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
             problem = exc
         except ValidationError as exc:
             _attach_errors(form, exc)
+        except UnconfirmedDuplicates as exc:
+            similar = exc.warnings
         except NotFound as exc:
             raise Http404() from exc
         except DomainError as exc:
@@ -407,7 +420,13 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.info(request, MSG_RENAME_REQUESTED)
             return redirect("customers:detail", pk=customer.pk)
     return _form_page(
-        request, form, customer=customer, is_edit=True, problem=problem, conflicts=conflicts
+        request,
+        form,
+        customer=customer,
+        is_edit=True,
+        problem=problem,
+        conflicts=conflicts,
+        similar=similar,
     )
 
 
@@ -445,6 +464,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else approval_selectors.latest_for("customer", customer.pk, approvals.CREATE),
         "rename": approval_selectors.latest_for("customer", customer.pk, approvals.RENAME),
         "can_resubmit": writable and may_change and customer.review_status == "rejected",
+        "merges": merge_selectors.merges_into(user, customer),
     }
     return render(request, "customers/detail.html", context)
 

@@ -1,0 +1,108 @@
+"""Company names reduced to what identifies the company, and how alike two of them are.
+
+A Chinese company name is usually [行政区划][字号][行业][组织形式]: "深圳市华为技术有限公司".
+Two records of one company differ in the parts around the trade name far more often than in
+the trade name itself ("华为技术有限公司", "深圳华为技术股份有限公司", "华为技术（深圳）有限公司"),
+so the *core* drops bracketed parts, legal-form suffixes and leading province/city names after
+folding width, case, spaces and punctuation. Equal cores are a near-certain duplicate; cores a
+small edit apart (a typo, a homophone, one character more) are similar.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from rapidfuzz.distance import Levenshtein
+
+from guanxi.core import search_keys
+from guanxi.core.regions import place_names
+
+# Longest first, so "股份有限公司" is removed whole rather than leaving "股份".
+LEGAL_FORMS = tuple(
+    sorted(
+        {
+            "集团股份有限公司",
+            "集团有限责任公司",
+            "集团有限公司",
+            "股份有限公司",
+            "有限责任公司",
+            "股份合作公司",
+            "有限公司",
+            "股份公司",
+            "集团公司",
+            "分公司",
+            "总公司",
+            "公司",
+            "集团",
+            "有限合伙",
+            "普通合伙",
+            "合伙企业",
+            "个人独资企业",
+            "corporation",
+            "company",
+            "limited",
+            "coltd",
+            "corp",
+            "ltd",
+            "inc",
+            "llc",
+            "co",
+        },
+        key=len,
+        reverse=True,
+    )
+)
+MIN_CORE = 2
+"""A core never shrinks below this many characters: "北京公司" stays "北京"."""
+
+_NUMBERS = re.compile(r"[0-9]+")
+_BRACKETED = re.compile(r"[(\[（【〔［][^)\]）】〕］]*[)\]）】〕］]")
+
+
+def name_core(name: str) -> str:
+    """The identifying part of a company name, for similar-name detection."""
+    text = unicodedata.normalize("NFKC", name or "")
+    core = search_keys.normalize(_BRACKETED.sub("", text)) or search_keys.normalize(text)
+    core = _strip_legal_forms(core)
+    for _ in range(2):  # a province, then a city: "广东省深圳市..."
+        core = _strip_place(core)
+    return core
+
+
+def _strip_legal_forms(core: str) -> str:
+    stripped = True
+    while stripped:
+        stripped = False
+        for form in LEGAL_FORMS:
+            if core.endswith(form) and len(core) - len(form) >= MIN_CORE:
+                core = core[: -len(form)]
+                stripped = True
+                break
+    return core
+
+
+def _strip_place(core: str) -> str:
+    for place in place_names():
+        if core.startswith(place) and len(core) - len(place) >= MIN_CORE:
+            return core[len(place) :]
+    return core
+
+
+def similarity(core_a: str, core_b: str) -> float:
+    """0..1: normalised edit similarity of two cores, or 0.9 when the shorter one opens the
+    longer ("华为" / "华为技术": the same trade name with the trade written out).
+
+    Different numbers make different companies ("一号仓储3店" / "一号仓储4店"): 0."""
+    if not core_a or not core_b or _NUMBERS.findall(core_a) != _NUMBERS.findall(core_b):
+        return 0.0
+    score = Levenshtein.normalized_similarity(core_a, core_b)
+    short, long_ = sorted((core_a, core_b), key=len)
+    if len(short) >= MIN_CORE and short != long_ and long_.startswith(short):
+        score = max(score, 0.9)
+    return round(score, 3)
+
+
+def prefix_upper_bound(prefix: str) -> str:
+    """The smallest string greater than every string starting with ``prefix`` (code points)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
