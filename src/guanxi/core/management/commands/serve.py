@@ -24,10 +24,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from gunicorn.app.base import BaseApplication
 
-        from guanxi.wsgi import application
-
         if not options["no_collectstatic"]:
             call_command("collectstatic", interactive=False, verbosity=0)
+        # Only now: whitenoise lists STATIC_ROOT when the application is built, so building it
+        # before the first collectstatic would serve no hashed file (unstyled first start).
+        from guanxi.wsgi import application
 
         class GuanxiServer(BaseApplication):
             def load_config(self) -> None:
