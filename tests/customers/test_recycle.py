@@ -263,3 +263,42 @@ def test_command_prints_how_many_were_purged(org, make_customer, settings):
     out = StringIO()
     call_command("purge_recycle_bin", stdout=out)
     assert "nothing is purged" in out.getvalue()
+
+
+# --- pending reviews across delete and restore -----------------------------------------------
+
+
+def test_deleting_a_pending_customer_withdraws_its_review_and_restore_restarts_it(
+    org, make_customer
+):
+    from guanxi.customers import services
+    from guanxi.workflow.models import ApprovalRequest
+
+    pending = make_customer(org["rep_a"], reviewed=False, status="not_cooperating")
+    requests = ApprovalRequest.objects.filter(object_type="customer", object_id=pending.pk)
+    assert list(requests.values_list("status", flat=True)) == ["pending"]
+    services.customer_delete(actor=org["manager"], customer=pending)
+    assert list(requests.values_list("status", flat=True)) == ["cancelled"]
+
+    # Restored by someone who may approve: approved outright, as on create.
+    restored = recycle.customer_restore(actor=org["manager"], customer=pending)
+    assert restored.review_status == "approved"
+    assert requests.filter(status="pending").count() == 0
+
+
+def test_restore_by_a_non_approver_starts_a_new_review(org, make_customer):
+    from django.contrib.auth.models import Permission
+
+    from guanxi.accounts.models import User
+    from guanxi.customers import services
+    from guanxi.workflow.models import ApprovalRequest
+
+    pending = make_customer(org["rep_a"], reviewed=False, status="not_cooperating")
+    services.customer_delete(actor=org["manager"], customer=pending)
+    rep = org["rep_a"]
+    rep.user_permissions.add(Permission.objects.get(codename="delete_customer"))
+    rep = User.objects.get(pk=rep.pk)
+    restored = recycle.customer_restore(actor=rep, customer=pending)
+    assert restored.review_status == "pending"
+    requests = ApprovalRequest.objects.filter(object_type="customer", object_id=pending.pk)
+    assert requests.filter(status="pending").count() == 1

@@ -24,7 +24,8 @@ from guanxi.audit.models import AuditResult
 from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
 from guanxi.core.errors import DeleteRefused, DuplicateRecord, NotFound
 from guanxi.core.permissions import require_perm
-from guanxi.customers.choices import CustomerStatus
+from guanxi.customers import approvals as customer_approvals
+from guanxi.customers.choices import CustomerStatus, ReviewStatus
 from guanxi.customers.duplicates import find_exact
 from guanxi.customers.models import Customer, StatusChange
 from guanxi.customers.recycle_selectors import retention_days
@@ -101,6 +102,8 @@ def customer_restore(
                 ]
             )
             changes: dict[str, list[Any]] = {"deleted_at": [deleted_at, None]}
+            if current.review_status == ReviewStatus.PENDING:
+                _restart_review(actor, current, changes, meta)
             if old_status != current.status:
                 changes["status"] = [old_status, current.status]
                 StatusChange.objects.create(
@@ -119,6 +122,19 @@ def customer_restore(
         # Lost a race on the live-name constraint against a concurrent create or restore.
         raise _name_taken(actor, customer) from exc
     return current
+
+
+def _restart_review(
+    actor: Any, customer: Customer, changes: dict[str, list[Any]], meta: RequestMeta | None
+) -> None:
+    """A customer binned while 待审核 lost its request on delete: review it again, or
+    approve it outright when the restorer may approve (as on create)."""
+    if customer_approvals.review_needed(actor):
+        customer_approvals.submit_new(actor=actor, customer=customer, meta=meta)
+        return
+    customer.review_status = ReviewStatus.APPROVED
+    customer.save(update_fields=["review_status"])
+    changes["review_status"] = [ReviewStatus.PENDING, ReviewStatus.APPROVED]
 
 
 def clean_reason(reason: Any) -> str:

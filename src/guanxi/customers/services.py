@@ -40,6 +40,7 @@ from guanxi.customers.validation import (
     SENSITIVE_FIELDS,
     clean_customer_input,
 )
+from guanxi.workflow import approvals as approvals_engine
 
 MSG_DELETE_STATUS = _("只有“未合作”状态的客户可以删除，当前状态为“%(status)s”")
 MSG_OWNER_INVALID = _("负责人不存在或不在您的管理范围内")
@@ -346,7 +347,8 @@ def customer_change_status(
 
 @audited_refusals("customer.delete")
 def customer_delete(*, actor: Any, customer: Customer, meta: RequestMeta | None = None) -> Customer:
-    """Move a customer to the recycle bin; only 未合作 customers may be deleted."""
+    """Move a customer to the recycle bin; only 未合作 customers may be deleted. Its open
+    approval requests (review, rename) are withdrawn."""
     require_perm(actor, "customers.delete_customer")
     with transaction.atomic():
         current = lock_for_write(actor, customer)
@@ -359,6 +361,10 @@ def customer_delete(*, actor: Any, customer: Customer, meta: RequestMeta | None 
         current.deleted_by = actor
         current.version += 1
         current.save(update_fields=["deleted_at", "deleted_by", "version"])
+        # A binned record has nothing to approve; a restore starts a new review if needed.
+        approvals_engine.cancel_pending(
+            actor=actor, object_type="customer", object_id=current.pk, meta=meta
+        )
         audit_record(
             actor=actor,
             action="customer.delete",
