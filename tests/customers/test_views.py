@@ -313,6 +313,45 @@ def test_edit_with_stale_version_shows_conflict_and_keeps_input(org, make_custom
     )
 
 
+def test_stale_save_lists_others_changes_and_can_keep_them_per_field(
+    org, make_customer, client_for
+):
+    customer = make_customer(org["rep_a"], contact_name="张三", notes="原备注")
+    client = client_for(org["rep_a"])
+    page = _html(client.get(reverse("customers:edit", args=[customer.pk])))
+    loaded_at = re.search(r'name="loaded_at" value="([^"]+)"', page).group(1)
+    services.customer_update(
+        actor=org["manager"],
+        customer=customer,
+        data={"contact_name": "王经理改的", "notes": "经理的备注"},
+        version=1,
+    )
+    data = _form(
+        name=customer.name,
+        mobile=customer.mobile,
+        contact_name="我的修改",
+        notes="我的备注",
+        version=1,
+        loaded_at=loaded_at,
+    )
+    response = client.post(reverse("customers:edit", args=[customer.pk]), data)
+    assert response.status_code == 409
+    html = _html(response)
+    others = html[html.index('data-testid="others"') : html.index("</ul>", html.index("others"))]
+    assert "王经理改的" in others and "经理的备注" in others  # who changed what, meanwhile
+    assert 'name="keep_current" value="notes"' in html
+    # Re-apply mine for the contact, keep the manager's notes.
+    data.update(version=2, keep_current="notes")
+    response = client.post(reverse("customers:edit", args=[customer.pk]), data)
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert (customer.contact_name, customer.notes, customer.version) == (
+        "我的修改",
+        "经理的备注",
+        3,
+    )
+
+
 def test_edit_validation_error_under_field(org, make_customer, client_for):
     customer = make_customer(org["rep_a"])
     data = _form(name=customer.name, mobile="", phone="", version=1)

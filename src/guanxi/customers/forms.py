@@ -115,6 +115,10 @@ def tag_names() -> list[str]:
     return list(Tag.objects.order_by("name").values_list("name", flat=True)[:500])
 
 
+# Fields that steer the form itself and never reach the service.
+FORM_ONLY_FIELDS = ("version", "confirm_duplicates", "loaded_at")
+
+
 class CustomerForm(forms.Form):
     """Create/edit input; ``version`` is set on edit so a stale save is refused (ERR-007)."""
 
@@ -146,6 +150,8 @@ class CustomerForm(forms.Form):
         widget=forms.Textarea(attrs={"class": "form-control", "rows": 3}),
     )
     version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # When the edit form was opened: a stale save lists what others changed since.
+    loaded_at = forms.DateTimeField(required=False, widget=forms.HiddenInput)
     # Ticked on the second submit, after the page showed similar customers (not blocking).
     confirm_duplicates = forms.BooleanField(
         label=_("我已核对，确认不是同一客户，仍然保存"), required=False
@@ -191,9 +197,7 @@ class CustomerForm(forms.Form):
 
     def service_data(self) -> dict[str, Any]:
         """The cleaned input in the shape customer_create / customer_update take."""
-        data = {
-            k: v for k, v in self.cleaned_data.items() if k not in ("version", "confirm_duplicates")
-        }
+        data = {k: v for k, v in self.cleaned_data.items() if k not in FORM_ONLY_FIELDS}
         data["tags"] = split_tags(data.get("tags", ""))
         if self.hidden_sensitive:
             # Masked values were never shown; an empty box means "keep what is stored".

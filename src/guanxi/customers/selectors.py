@@ -130,6 +130,21 @@ def customer_change_history(*, customer: Customer, limit: int = 200) -> list[Aud
     )
 
 
+def customer_changes_since(*, customer: Customer, since: Any) -> list[AuditEntry]:
+    """Changes made to a customer after ``since`` (oldest first): what a stale edit missed."""
+    return list(
+        AuditEntry.objects.filter(
+            object_type="customer",
+            object_id=str(customer.pk),
+            result="success",
+            occurred_at__gt=since,
+        )
+        .exclude(action__in=NOT_CHANGES)
+        .select_related("actor")
+        .order_by("id")[:50]
+    )
+
+
 def can_view_sensitive(user: Any, customer: Customer) -> bool:
     """Owners and holders of the sensitive-data permission may see personal values in full
     (and reveal them where a page masks them)."""

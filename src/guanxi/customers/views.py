@@ -32,6 +32,7 @@ from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.duplicates import UnconfirmedDuplicates
 from guanxi.customers.filters import clean_ordering
 from guanxi.customers.forms import (
+    FORM_ONLY_FIELDS,
     SENSITIVE_INPUTS,
     CustomerFilterForm,
     CustomerForm,
@@ -249,9 +250,21 @@ def conflict_rows(
             mine = sorted(mine)
         if (now or "") != (mine or ""):
             rows.append(
-                {"label": field_label(field), "current": fmt(field, now), "mine": fmt(field, mine)}
+                {
+                    "field": field,
+                    "label": field_label(field),
+                    "current": fmt(field, now),
+                    "mine": fmt(field, mine),
+                }
             )
     return rows
+
+
+def keep_current_values(submitted: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    """``submitted`` with the fields the user chose to leave as they are now (after a
+    conflict) dropped, so the save keeps the other person's value for them."""
+    keep = set(fields)
+    return {f: v for f, v in submitted.items() if f not in keep}
 
 
 # --- list --------------------------------------------------------------------------------
@@ -365,10 +378,9 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 
 
 def _initial(customer: Customer, personal: dict[str, str], full: bool) -> dict[str, Any]:
-    fields = [
-        f for f in CustomerForm.base_fields if f not in ("tags", "version", "confirm_duplicates")
-    ]
+    fields = [f for f in CustomerForm.base_fields if f not in ("tags", *FORM_ONLY_FIELDS)]
     initial = {f: getattr(customer, f) for f in fields}
+    initial["loaded_at"] = timezone.now()
     initial.update({f: (personal[f] if full else "") for f in SENSITIVE_INPUTS})
     initial["tags"] = "，".join(t.name for t in customer.tags.all())
     initial["version"] = customer.version
@@ -388,13 +400,13 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return _form_page(request, form, customer=customer, is_edit=True)
     form = CustomerForm(request.POST, hidden_sensitive=not full)
     form.fields["version"].required = True
-    problem = conflicts = similar = None
+    problem = conflicts = similar = others = None
     if form.is_valid():
         try:
             saved = services.customer_update(
                 actor=request.user,
                 customer=customer,
-                data=form.service_data(),
+                data=keep_current_values(form.service_data(), request.POST.getlist("keep_current")),
                 version=form.cleaned_data["version"],
                 meta=_meta(request),
                 confirm_duplicates=form.cleaned_data["confirm_duplicates"],
@@ -402,8 +414,14 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except StaleVersion as exc:
             customer = _get(request, pk)
             conflicts = conflict_rows(customer, form.service_data(), full=full)
+            since = form.cleaned_data.get("loaded_at")
+            others = change_history_rows(
+                selectors.customer_changes_since(customer=customer, since=since) if since else [],
+                _labels(DETAIL_LABELS),
+            )
             data = request.POST.copy()
             data["version"] = str(customer.version)
+            data["loaded_at"] = timezone.now().isoformat()
             form = CustomerForm(data, hidden_sensitive=not full)
             problem = exc
         except ValidationError as exc:
@@ -426,6 +444,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         is_edit=True,
         problem=problem,
         conflicts=conflicts,
+        others=others,
         similar=similar,
     )
 
