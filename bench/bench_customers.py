@@ -57,6 +57,7 @@ def load(rows: int, batch: int = 5000) -> None:
     from guanxi.customers.codes import reserve_customer_codes
     from guanxi.customers.demo_data import customer_rows
     from guanxi.customers.models import Customer
+    from guanxi.customers.name_keys import sync_name_keys
 
     call_command("migrate", interactive=False, verbosity=0)
     have = Customer.objects.count()
@@ -131,6 +132,14 @@ def load(rows: int, batch: int = 5000) -> None:
                 print(f"  loaded {done:,} rows ({rate:,.0f} rows/s)", flush=True)
     if buffer:
         flush()
+    t = time.perf_counter()
+    last = 0
+    while chunk := list(
+        Customer.objects.filter(pk__gt=last).order_by("pk").values_list("pk", "name_core")[:20000]
+    ):
+        sync_name_keys(chunk, fresh=True)  # what bulk_create_customers does per batch
+        last = chunk[-1][0]
+    print(f"  name keys: {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
     search.install()
     with connection.cursor() as cur:

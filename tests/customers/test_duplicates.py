@@ -179,3 +179,30 @@ def test_form_shows_similar_customers_then_saves_when_confirmed(org, make_custom
     response = client.post("/customers/new/", {**data, "confirm_duplicates": "on"})
     assert response.status_code == 302
     assert Customer.objects.filter(name="华为技术有限公司").exists()
+
+
+def test_name_keys_follow_every_name_change(org, make_customer):
+    from guanxi.customers.bulk import bulk_create_customers
+    from guanxi.customers.models import CustomerNameKey
+    from guanxi.customers.name_match import deletion_keys
+
+    customer = make_customer(org["admin"], name="杭州星辰数码科技有限公司")
+    keys = set(CustomerNameKey.objects.filter(customer=customer).values_list("key", flat=True))
+    assert keys == set(deletion_keys("星辰数码科技"))
+    services.customer_update(
+        actor=org["admin"],
+        customer=customer,
+        data={"name": "杭州远航物流有限公司"},
+        version=customer.version,
+    )
+    assert [r["id"] for r in duplicates.similar_names("杭州远行物流有限公司")] == [customer.pk]
+    assert duplicates.similar_names("杭州星晨数码科技有限公司") == []
+
+    result = bulk_create_customers(
+        [{**customer_data(name="宁波海纳百川贸易有限公司"), "tags": []}],
+        actor=org["admin"],
+        owner=org["admin"],
+    )
+    assert [r["id"] for r in duplicates.similar_names("宁波海纳百穿贸易有限公司")] == (
+        result.created_ids
+    )

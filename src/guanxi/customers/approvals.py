@@ -23,6 +23,7 @@ from guanxi.core.permissions import require_perm
 from guanxi.customers import duplicates
 from guanxi.customers.choices import ReviewStatus
 from guanxi.customers.models import Customer
+from guanxi.customers.name_keys import sync_name_keys
 from guanxi.workflow import approvals
 from guanxi.workflow.models import ApprovalRequest, ApprovalStatus
 
@@ -215,6 +216,7 @@ def _rename_approved(request: ApprovalRequest, actor: Any, meta: RequestMeta | N
     try:
         with transaction.atomic():
             customer.save()
+            sync_name_keys([(customer.pk, customer.name_core)])
     except IntegrityError as exc:
         raise services.name_race_lost(new) from exc
     audit_record(

@@ -22,6 +22,7 @@ from guanxi.core.crypto import blind_index, encrypt
 from guanxi.core.validators import name_key
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.codes import reserve_customer_codes
+from guanxi.customers.name_keys import sync_name_keys
 from guanxi.customers.name_match import name_core
 
 COLUMNS = (
@@ -29,7 +30,6 @@ COLUMNS = (
     "name",
     "name_key",
     "name_core",
-    "name_core_rev",
     "customer_type",
     "contact_name",
     "mobile",
@@ -85,8 +85,7 @@ def prepare_row(
         "code": code,
         "name": values["name"],
         "name_key": name_key(values["name"]),
-        "name_core": (core := name_core(values["name"])),
-        "name_core_rev": core[::-1],
+        "name_core": name_core(values["name"]),
         "customer_type": values.get("customer_type") or CustomerType.ENTERPRISE,
         "contact_name": values.get("contact_name", ""),
         "province": values.get("province", ""),
@@ -158,7 +157,9 @@ def bulk_create_customers(
         insert_rows(tuples)
         from guanxi.customers.models import Customer
 
-        ids = list(Customer.objects.filter(code__in=codes).values_list("pk", flat=True))
+        created = list(Customer.objects.filter(code__in=codes).values_list("pk", "name_core"))
+        sync_name_keys(created, fresh=True)
+        ids = [pk for pk, _core in created]
         audit_record(
             actor=actor,
             action=audit_action,

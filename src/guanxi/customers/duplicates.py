@@ -6,9 +6,9 @@ Two kinds of evidence, each a rule whose effect is a setting (``GUANXI_DUPLICATE
   themselves are encrypted), and the same folded name, which always blocks because names are
   unique among live customers;
 * similar names: the name *core* (customers.name_match) equal to or a small edit away from
-  another's. Candidates are the index neighbours of the core and of its reverse (an edit in
-  the second half keeps the first half as a prefix, and the other way round), so a check reads
-  a few dozen rows at most whatever the table size.
+  another's. Candidates come from the cores' deletion keys (CustomerNameKey: cores one edit
+  apart share one) and from the index neighbours of the core, so a check reads a bounded
+  number of rows whatever the table size.
 
 Only records in the caller's read scope are named; the others are counted.
 """
@@ -25,8 +25,14 @@ from django.utils.translation import gettext_lazy as _
 from guanxi.core.crypto import blind_index
 from guanxi.core.errors import DuplicateRecord
 from guanxi.core.validators import name_key
-from guanxi.customers.models import Customer
-from guanxi.customers.name_match import MIN_CORE, name_core, prefix_upper_bound, similarity
+from guanxi.customers.models import Customer, CustomerNameKey
+from guanxi.customers.name_match import (
+    MIN_CORE,
+    deletion_keys,
+    name_core,
+    prefix_upper_bound,
+    similarity,
+)
 
 CONTACT_RULES = ("mobile", "phone", "email", "uscc")
 SIMILAR_NAME = "similar_name"
@@ -154,16 +160,39 @@ def _neighbours(column: str, key: str) -> list[dict[str, Any]]:
     return [row for qs in queries for row in qs.values(*fields)]
 
 
+def _key_candidates(core: str) -> list[dict[str, Any]]:
+    """Live customers sharing a deletion key with ``core`` (at most one edit apart)."""
+    ids: set[int] = set()
+    for key in deletion_keys(core):
+        ids.update(
+            CustomerNameKey.objects.filter(key=key)
+            .order_by()
+            .values_list("customer_id", flat=True)[:NEIGHBOURS]
+        )
+    if not ids:
+        return []
+    return list(
+        Customer.objects.alive()
+        .filter(pk__in=ids)
+        .order_by()
+        .values("id", "name", "code", "name_core")
+    )
+
+
 def similar_names(name: str, exclude_ids: Iterable[int] = ()) -> list[dict[str, Any]]:
     """Live customers whose name core is equal or close to ``name``'s, best first, with their
-    ``score`` (0–1); unscoped."""
+    ``score`` (0–1); unscoped.
+
+    Candidates: the cores one edit away (shared deletion keys, any position) and the index
+    neighbours of the core, which bring the longer and shorter forms of the same trade name
+    ("华为" / "华为技术")."""
     core = name_core(name)
     if len(core) < MIN_CORE:
         return []
     threshold = float(getattr(settings, "GUANXI_DUPLICATE_NAME_SIMILARITY", 0.75))
     excluded = set(exclude_ids)
     found: dict[int, dict[str, Any]] = {}
-    for row in [*_neighbours("name_core", core), *_neighbours("name_core_rev", core[::-1])]:
+    for row in [*_key_candidates(core), *_neighbours("name_core", core)]:
         if row["id"] in excluded or row["id"] in found:
             continue
         score = similarity(core, row["name_core"])

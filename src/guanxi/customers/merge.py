@@ -26,6 +26,7 @@ from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
 from guanxi.core.permissions import require_perm
 from guanxi.customers.choices import CustomerType
 from guanxi.customers.models import Customer, CustomerMerge, CustomerTag, StatusChange
+from guanxi.customers.name_keys import sync_name_keys
 from guanxi.customers.services import diff, lock_for_write, refresh_derived, snapshot
 from guanxi.customers.validation import MSG_ID_FOR_ENTERPRISE, MSG_USCC_FOR_INDIVIDUAL
 from guanxi.workflow import approvals
@@ -53,7 +54,12 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
     "notes": ("notes",),
 }
 # Rows that stay with the merged record: its own status history and merge bookkeeping.
-KEEP_ON_MERGED = {"customers.StatusChange", "customers.CustomerMerge", "customers.Customer"}
+KEEP_ON_MERGED = {
+    "customers.StatusChange",
+    "customers.CustomerMerge",
+    "customers.CustomerNameKey",
+    "customers.Customer",
+}
 
 MSG_SAME = _("不能将客户与其自身合并")
 MSG_BAD_CHOICE = _("无效的字段取值选择：%(fields)s")
@@ -171,7 +177,7 @@ def customer_merge(
         keep, gone = locked[survivor.pk], locked[merged.pk]
         resolved = {**default_choices(keep, gone), **(choices or {})}
         keep_before, gone_before = snapshot(keep), snapshot(gone)
-        old_status = keep.status
+        old_status, keep_before_core = keep.status, keep.name_core
         now = timezone.now()
         # The merged record leaves the live set first, so its name is free for the survivor.
         gone.deleted_at, gone.deleted_by, gone.merged_into = now, actor, keep
@@ -183,6 +189,8 @@ def customer_merge(
         keep.version += 1
         keep.updated_by, keep.updated_at = actor, now
         keep.save()
+        if keep.name_core != keep_before_core:
+            sync_name_keys([(keep.pk, keep.name_core)])
         if keep.status != old_status:
             StatusChange.objects.create(
                 customer=keep,

@@ -54,10 +54,9 @@ class Customer(BusinessModel):
     code = models.CharField(_("客户编号"), max_length=24, unique=True, editable=False)
     name = models.CharField(_("客户名称"), max_length=128)
     name_key = models.CharField(max_length=128, editable=False)
-    # The identifying part of the name (customers.name_match) and its reverse: similar-name
-    # candidates are the neighbours of both in index order.
+    # The identifying part of the name (customers.name_match); with CustomerNameKey it finds
+    # similar names. Code-point order, so index neighbours share prefixes.
     name_core = ByteOrderCharField(max_length=128, blank=True, default="", editable=False)
-    name_core_rev = ByteOrderCharField(max_length=128, blank=True, default="", editable=False)
     customer_type = models.CharField(
         _("客户类型"), max_length=16, choices=CustomerType.choices, default=CustomerType.ENTERPRISE
     )
@@ -159,11 +158,26 @@ class Customer(BusinessModel):
             models.Index(fields=["deleted_at"], name="cust_deleted_idx"),
             models.Index(fields=["name", "id"], name="cust_name_idx"),
             models.Index(fields=["name_core"], name="cust_name_core_idx"),
-            models.Index(fields=["name_core_rev"], name="cust_name_core_rev_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.name}（{self.code}）" if self.code else self.name
+
+
+class CustomerNameKey(models.Model):
+    """The deletion neighbourhood of a customer's name core: the core itself and, for cores
+    long enough that one edit still counts as similar, the core with any one character left
+    out. Two cores one substitution, insertion or deletion apart share a key, so the
+    similar-name check is a handful of indexed equality lookups (customers.duplicates)."""
+
+    customer = models.ForeignKey(Customer, models.CASCADE, related_name="+")
+    key = models.CharField(max_length=128)
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "customer"], name="custnamekey_key_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "key"], name="custnamekey_unique")
+        ]
 
 
 class CustomerTag(models.Model):

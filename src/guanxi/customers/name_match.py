@@ -103,6 +103,22 @@ def similarity(core_a: str, core_b: str) -> float:
     return round(score, 3)
 
 
+KEYED_DELETIONS_FROM = 4
+"""Cores this long get one-deletion keys: one edit in a shorter core is not similar."""
+MAX_KEYED = 32
+
+
+def deletion_keys(core: str) -> list[str]:
+    """The core and, from KEYED_DELETIONS_FROM characters on, the core with each character
+    left out in turn (distinct). Cores sharing a key are at most one edit apart."""
+    if len(core) < MIN_CORE:
+        return []
+    keys = {core: None}
+    if KEYED_DELETIONS_FROM <= len(core) <= MAX_KEYED:
+        keys.update(dict.fromkeys(core[:i] + core[i + 1 :] for i in range(len(core))))
+    return list(keys)
+
+
 def prefix_upper_bound(prefix: str) -> str:
     """The smallest string greater than every string starting with ``prefix`` (code points)."""
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)

@@ -35,6 +35,7 @@ from guanxi.customers.approvals import (
 from guanxi.customers.choices import CustomerStatus, ReviewStatus
 from guanxi.customers.codes import next_customer_code
 from guanxi.customers.models import Customer, CustomerTag, StatusChange, Tag
+from guanxi.customers.name_keys import sync_name_keys
 from guanxi.customers.validation import (
     EDITABLE_FIELDS,
     SENSITIVE_FIELDS,
@@ -75,7 +76,6 @@ def refresh_derived(customer: Customer) -> None:
     those changes, before saving."""
     customer.name_key = name_key(customer.name)
     customer.name_core = name_match.name_core(customer.name)
-    customer.name_core_rev = customer.name_core[::-1]
     customer.search_tokens = search_keys.document_tokens(customer.name, customer.contact_name)
 
 
@@ -169,6 +169,7 @@ def customer_create(
         with transaction.atomic():
             customer.code = next_customer_code(now)
             customer.save(force_insert=True)
+            sync_name_keys([(customer.pk, customer.name_core)], fresh=True)
             _set_tags(customer, tags)
             StatusChange.objects.create(
                 customer=customer,
@@ -269,9 +270,12 @@ def customer_update(
                 current.owner = owner
                 current.department_id = owner.department_id
             tags = cleaned.pop("tags", None)
+            core_before = current.name_core
             for field, value in cleaned.items():
                 setattr(current, field, value)
             refresh_derived(current)
+            if current.name_core != core_before:
+                sync_name_keys([(current.pk, current.name_core)])
             if tags is not None:
                 _set_tags(current, tags)
             after = snapshot(current)

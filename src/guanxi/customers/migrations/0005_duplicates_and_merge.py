@@ -28,7 +28,7 @@ def backfill_name_core(apps, schema_editor):
             break
         for pk, name in rows:
             core = name_core(name)
-            Customer.objects.filter(pk=pk).update(name_core=core, name_core_rev=core[::-1])
+            Customer.objects.filter(pk=pk).update(name_core=core)
         last = rows[-1][0]
 
 
@@ -130,20 +130,9 @@ class Migration(migrations.Migration):
                 blank=True, default="", editable=False, max_length=128
             ),
         ),
-        migrations.AddField(
-            model_name="customer",
-            name="name_core_rev",
-            field=guanxi.core.models.ByteOrderCharField(
-                blank=True, default="", editable=False, max_length=128
-            ),
-        ),
         migrations.AddIndex(
             model_name="customer",
             index=models.Index(fields=["name_core"], name="cust_name_core_idx"),
-        ),
-        migrations.AddIndex(
-            model_name="customer",
-            index=models.Index(fields=["name_core_rev"], name="cust_name_core_rev_idx"),
         ),
         migrations.AddField(
             model_name="customermerge",
