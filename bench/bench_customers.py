@@ -163,10 +163,11 @@ def warm() -> None:
     else:
         with connection.cursor() as cur:
             cur.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+            tables = "'customers_customer'::regclass, 'customers_customernamekey'::regclass"
             cur.execute(
                 "SELECT sum(pg_prewarm(c.oid, 'read')) FROM pg_class c "
-                "WHERE c.oid = 'customers_customer'::regclass OR c.oid IN "
-                "(SELECT indexrelid FROM pg_index WHERE indrelid = 'customers_customer'::regclass)"
+                f"WHERE c.oid IN ({tables}) OR c.oid IN "
+                f"(SELECT indexrelid FROM pg_index WHERE indrelid IN ({tables}))"
             )
     print(f"  page cache warmed in {time.perf_counter() - t:.1f} s")
 

@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
+from django.db.models import CharField, Value
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.crypto import blind_index
@@ -110,6 +113,18 @@ class UnconfirmedDuplicates(Exception):
 # --------------------------------------------------------------------------- raw matches
 
 
+def _union_all(querysets: list[Any]) -> tuple[str, list[Any]]:
+    """Several limited queries as one statement: each keeps its own index and LIMIT (wrapped
+    as a derived table, which both SQLite and PostgreSQL accept), and the check pays one round
+    trip instead of one per value or key."""
+    parts, params = [], []
+    for i, qs in enumerate(querysets):
+        sql, qs_params = qs.query.sql_with_params()
+        parts.append(f"SELECT * FROM ({sql}) AS part{i}")
+        params.extend(qs_params)
+    return " UNION ALL ".join(parts), params
+
+
 def exact_matches(
     values: Mapping[str, str],
     exclude_ids: Iterable[int] = (),
@@ -123,60 +138,52 @@ def exact_matches(
             checks.append((rule, f"{rule}_bidx", blind_index(rule, values[rule])))
     if values.get("name"):
         checks.append(("name", "name_key", name_key(values["name"])))
-    found: dict[int, dict[str, Any]] = {}
+    if not checks:
+        return []
     excluded = list(exclude_ids)
-    # One indexed lookup per value: an OR across the columns makes SQLite scan the table
-    # (the name key's index is partial, so the OR cannot be split into index lookups).
-    for rule, column, digest in checks:
-        rows = (
-            Customer.objects.alive()
-            .filter(**{column: digest})
-            .exclude(pk__in=excluded)
-            .order_by()  # the index order; the model's "-id" could tempt a rowid scan
-            .values("id", "name", "code")[:50]
-        )
-        for row in rows:
-            match = found.setdefault(row["id"], {**row, "matched_on": []})
-            match["matched_on"].append(rule)
+    # One indexed lookup per value (an OR across the columns makes SQLite scan the table:
+    # the name key's index is partial), sent as one statement.
+    lookups = [
+        Customer.objects.alive()
+        .filter(**{column: digest})
+        .exclude(pk__in=excluded)
+        .order_by()  # the index order; the model's "-id" could tempt a rowid scan
+        .annotate(rule=Value(rule, output_field=CharField()))
+        .values("id", "name", "code", "rule")[:50]
+        for rule, column, digest in checks
+    ]
+    sql, params = _union_all(lookups)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    found: dict[int, dict[str, Any]] = {}
+    for pk, name, code, rule in rows:
+        match = found.setdefault(pk, {"id": pk, "name": name, "code": code, "matched_on": []})
+        match["matched_on"].append(rule)
     return sorted(found.values(), key=lambda r: -r["id"])
 
 
-def _neighbours(column: str, key: str) -> list[dict[str, Any]]:
-    """Rows whose ``column`` equals ``key`` or sits next to it in index order while sharing
-    its first half."""
-    half = key[: (len(key) + 1) // 2]
+def _candidates(core: str) -> list[dict[str, Any]]:
+    """Live customers one edit from ``core`` (sharing a deletion key) or next to it in the
+    ``name_core`` index while sharing its first half (the longer and shorter forms of the same
+    trade name), in one statement."""
+    half = core[: (len(core) + 1) // 2]
     upper = prefix_upper_bound(half)
-    alive = Customer.objects.alive()
-    fields = ("id", "name", "code", "name_core")
-    queries = [
-        alive.filter(**{column: key}).order_by()[:NEIGHBOURS],
-        alive.filter(**{f"{column}__gt": key, f"{column}__lt": upper}).order_by(column)[
-            :NEIGHBOURS
-        ],
-        alive.filter(**{f"{column}__gte": half, f"{column}__lt": key}).order_by(f"-{column}")[
-            :NEIGHBOURS
-        ],
+    alive = Customer.objects.alive().order_by()
+    ids = [
+        CustomerNameKey.objects.filter(key=key).order_by().values("customer_id")[:NEIGHBOURS]
+        for key in deletion_keys(core)
     ]
-    return [row for qs in queries for row in qs.values(*fields)]
-
-
-def _key_candidates(core: str) -> list[dict[str, Any]]:
-    """Live customers sharing a deletion key with ``core`` (at most one edit apart)."""
-    ids: set[int] = set()
-    for key in deletion_keys(core):
-        ids.update(
-            CustomerNameKey.objects.filter(key=key)
-            .order_by()
-            .values_list("customer_id", flat=True)[:NEIGHBOURS]
-        )
-    if not ids:
-        return []
-    return list(
-        Customer.objects.alive()
-        .filter(pk__in=ids)
-        .order_by()
-        .values("id", "name", "code", "name_core")
-    )
+    ids += [
+        alive.filter(name_core__gt=core, name_core__lt=upper)
+        .order_by("name_core")
+        .values("id")[:NEIGHBOURS],
+        alive.filter(name_core__gte=half, name_core__lt=core)
+        .order_by("-name_core")
+        .values("id")[:NEIGHBOURS],
+    ]
+    sql, params = _union_all(ids)
+    return list(alive.filter(pk__in=RawSQL(sql, params)).values("id", "name", "code", "name_core"))
 
 
 def similar_names(name: str, exclude_ids: Iterable[int] = ()) -> list[dict[str, Any]]:
@@ -192,7 +199,7 @@ def similar_names(name: str, exclude_ids: Iterable[int] = ()) -> list[dict[str, 
     threshold = float(getattr(settings, "GUANXI_DUPLICATE_NAME_SIMILARITY", 0.75))
     excluded = set(exclude_ids)
     found: dict[int, dict[str, Any]] = {}
-    for row in [*_key_candidates(core), *_neighbours("name_core", core)]:
+    for row in _candidates(core):
         if row["id"] in excluded or row["id"] in found:
             continue
         score = similarity(core, row["name_core"])
