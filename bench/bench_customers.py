@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -255,17 +256,22 @@ def run(rows: int, repeat: int) -> None:
             print(f"{name:<26}{who:<8}{p50:>9.2f}{p95:>9.2f}{per_page:>11.1f}", flush=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def bench_main(description: str, run_cases: Any, repeat: int) -> None:
+    """Parse --db/--rows/--repeat, load (or reuse) the database, warm it, run the cases."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=60)
+    parser.add_argument("--repeat", type=int, default=repeat)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     configure(args.db, args.rows)
     load(args.rows)
     warm()
-    run(args.rows, args.repeat)
+    run_cases(args.rows, args.repeat)
+
+
+def main() -> None:
+    bench_main(__doc__ or "", run, repeat=60)
 
 
 if __name__ == "__main__":

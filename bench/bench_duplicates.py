@@ -13,7 +13,6 @@ of the duplicates report. Prints figures only; it asserts nothing about time.
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_customers import configure, load, warm  # noqa: E402
+from bench_customers import bench_main  # noqa: E402
 
 
 def percentiles(timings: list[float]) -> tuple[float, float]:
@@ -134,16 +133,7 @@ def run(rows: int, repeat: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=200)
-    args = parser.parse_args()
-    sys.path.insert(0, str(ROOT / "src"))
-    configure(args.db, args.rows)
-    load(args.rows)
-    warm()
-    run(args.rows, args.repeat)
+    bench_main(__doc__ or "", run, repeat=200)
 
 
 if __name__ == "__main__":
