@@ -93,6 +93,22 @@ class CustomerSerializer(serializers.Serializer):
         return data
 
 
+class DuplicateWarningSerializer(serializers.Serializer):
+    rule = serializers.CharField(help_text="mobile, phone, email, uscc or similar_name")
+    message = serializers.CharField()
+    duplicates = serializers.ListField(
+        child=serializers.DictField(), help_text="{id, name, code, matched_on, score?}"
+    )
+    hidden_count = serializers.IntegerField()
+
+
+class CustomerSavedSerializer(CustomerSerializer):
+    """A saved customer as create and edit answer it (documentation shape): the record, plus
+    the non-blocking duplicate findings when a rule set to "warn" matched."""
+
+    warnings = DuplicateWarningSerializer(many=True, required=False)
+
+
 class CustomerWriteSerializer(serializers.Serializer):
     """Shape of create/edit input only; the rules live in customers.validation."""
 
@@ -207,7 +223,7 @@ class CustomerListView(APIView):
         operation_id="customers_create",
         request=CustomerWriteSerializer,
         responses={
-            201: CustomerSerializer,
+            201: CustomerSavedSerializer,
             409: DUPLICATE_SCHEMA,
             422: ERROR_SCHEMA,
             **COMMON_ERRORS,
@@ -245,7 +261,7 @@ class CustomerDetailView(APIView):
         operation_id="customers_partial_update",
         request=CustomerPatchSerializer,
         responses={
-            200: CustomerSerializer,
+            200: CustomerSavedSerializer,
             202: RENAME_PENDING_SCHEMA,
             404: ERROR_SCHEMA,
             409: ERROR_SCHEMA,
