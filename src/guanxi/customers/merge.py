@@ -173,7 +173,9 @@ def customer_merge(
     _check_choices(choices or {})
     with transaction.atomic():
         # Lock in id order so two merges of the same pair cannot deadlock.
-        locked = {c.pk: lock_for_write(actor, c) for c in sorted((survivor, merged), key=_pk)}
+        locked = {
+            c.pk: lock_for_write(actor, c) for c in sorted((survivor, merged), key=lambda c: c.pk)
+        }
         keep, gone = locked[survivor.pk], locked[merged.pk]
         resolved = {**default_choices(keep, gone), **(choices or {})}
         keep_before, gone_before = snapshot(keep), snapshot(gone)
@@ -205,8 +207,8 @@ def customer_merge(
             survivor=keep,
             merged=gone,
             field_choices=resolved,
-            survivor_before=_jsonable(keep_before),
-            merged_before=_jsonable(gone_before),
+            survivor_before=keep_before,
+            merged_before=gone_before,
             moved=moved,
             reason=reason[:255],
             merged_by=actor,
@@ -236,14 +238,3 @@ def customer_merge(
             meta=meta,
         )
     return record
-
-
-def _pk(customer: Customer) -> int:
-    return int(customer.pk)
-
-
-def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        k: (v if isinstance(v, str | int | float | bool | list) or v is None else str(v))
-        for k, v in values.items()
-    }

@@ -74,12 +74,3 @@ def merge_get(user: Any, pk: Any) -> CustomerMerge:
 def merges_into(user: Any, customer: Customer) -> list[CustomerMerge]:
     """The merges a customer survived, newest first (shown on its page)."""
     return list(merge_queryset(user).filter(survivor=customer)[:50])
-
-
-def owner_names(record: CustomerMerge) -> dict[int, str]:
-    """Display names of the owners the merge record's snapshots mention."""
-    from guanxi.accounts.models import User
-
-    ids = {record.survivor_before.get("owner_id"), record.merged_before.get("owner_id")}
-    users = User.objects.filter(pk__in=[i for i in ids if i])
-    return {u.pk: u.display_name for u in users}

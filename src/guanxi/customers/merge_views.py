@@ -3,6 +3,7 @@ customers.merge_selectors / selectors, writes through customers.merge."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -21,9 +22,9 @@ from guanxi.core.errors import DomainError, NotFound, PermissionDenied
 from guanxi.customers import merge, merge_selectors, selectors
 from guanxi.customers.models import Customer
 from guanxi.customers.views import (
-    CHOICE_LABELS,
     DETAIL_LABELS,
     EMPTY,
+    ValueFormatter,
     _labels,
     field_label,
     personal_items,
@@ -67,26 +68,25 @@ def duplicates_report(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/duplicates.html", context)
 
 
-def _display(user: Any, customer: Customer, labels: dict[str, dict[str, str]]) -> dict[str, str]:
-    """Each merge choice as the page shows it (personal values masked as elsewhere)."""
-    personal = personal_items(user, customer)
-    region = "".join(
-        dict.fromkeys(v for v in (customer.province, customer.city, customer.district) if v)
-    )
-    shown = {
-        "name": customer.name,
-        "customer_type": CHOICE_LABELS["customer_type"].get(customer.customer_type, ""),
-        "contact_name": customer.contact_name,
-        "address": f"{region} {customer.address}".strip(),
-        "industry": labels["industry"].get(customer.industry, customer.industry),
-        "category": labels["customer_category"].get(customer.category, customer.category),
-        "source": labels["customer_source"].get(customer.source, customer.source),
-        "status": CHOICE_LABELS["status"].get(customer.status, customer.status),
-        "owner": customer.owner.display_name if customer.owner_id else "",
-        "notes": customer.notes,
-        **{f: item["value"] for f, item in personal.items()},
-    }
-    return {group: shown.get(group) or EMPTY for group in merge.FIELD_GROUPS}
+def _group_texts(values: Mapping[str, Any], fmt: ValueFormatter) -> dict[str, str]:
+    """Each merge choice as text, through the formatter the change history uses (labels for
+    codes, owner names); a region repeated as province and city shows once."""
+    texts = {}
+    for group, columns in merge.FIELD_GROUPS.items():
+        shown = [fmt(c, values.get(c)) for c in columns if c != "department_id"]
+        texts[group] = " ".join(dict.fromkeys(str(v) for v in shown if v != EMPTY)) or EMPTY
+    return texts
+
+
+def _live_values(user: Any, customer: Customer) -> dict[str, Any]:
+    """The customer's merge columns, personal values masked as on its page."""
+    values = {c: getattr(customer, c) for cols in merge.FIELD_GROUPS.values() for c in cols}
+    values.update({f: item["value"] for f, item in personal_items(user, customer).items()})
+    return values
+
+
+def _formatter(*owner_ids: Any) -> ValueFormatter:
+    return ValueFormatter(_labels(DETAIL_LABELS), [("owner_id", pk) for pk in owner_ids])
 
 
 def _pair(request: HttpRequest, source: Any) -> tuple[Customer, Customer]:
@@ -133,8 +133,9 @@ def merge_page(request: HttpRequest) -> HttpResponse:
         chosen = choices
     else:
         chosen = merge.default_choices(survivor, merged)
-    labels = _labels(DETAIL_LABELS)
-    mine, theirs = _display(request.user, survivor, labels), _display(request.user, merged, labels)
+    fmt = _formatter(survivor.owner_id, merged.owner_id)
+    mine = _group_texts(_live_values(request.user, survivor), fmt)
+    theirs = _group_texts(_live_values(request.user, merged), fmt)
     rows = [
         {
             "group": group,
@@ -169,13 +170,16 @@ def merge_record(request: HttpRequest, pk: int) -> HttpResponse:
         record = merge_selectors.merge_get(request.user, pk)
     except DomainError as exc:
         raise _forbidden_or_missing(exc) from exc
-    labels = _labels(DETAIL_LABELS)
-    owners = merge_selectors.owner_names(record)
+    fmt = _formatter(record.survivor_before.get("owner_id"), record.merged_before.get("owner_id"))
+    survivor, merged = (
+        _group_texts(record.survivor_before, fmt),
+        _group_texts(record.merged_before, fmt),
+    )
     rows = [
         {
             "label": GROUP_LABELS.get(group) or field_label(group),
-            "survivor": _snapshot_text(record.survivor_before, group, labels, owners),
-            "merged": _snapshot_text(record.merged_before, group, labels, owners),
+            "survivor": survivor[group],
+            "merged": merged[group],
             "side": SIDE_LABELS.get(record.field_choices.get(group, ""), ""),
         }
         for group in merge.FIELD_GROUPS
@@ -186,26 +190,3 @@ def merge_record(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     context = {"record": record, "rows": rows, "moved": moved}
     return render(request, "customers/merge_record.html", context)
-
-
-def _snapshot_text(
-    snapshot: dict[str, Any], group: str, labels: dict[str, dict[str, str]], owners: dict
-) -> str:
-    """A snapshot's value for one merge choice, with codes turned into labels."""
-    lookups = {
-        "status": CHOICE_LABELS["status"],
-        "customer_type": CHOICE_LABELS["customer_type"],
-        "industry": labels["industry"],
-        "category": labels["customer_category"],
-        "source": labels["customer_source"],
-        "owner_id": owners,
-    }
-    values = []
-    for column in merge.FIELD_GROUPS[group]:
-        if column == "department_id":
-            continue
-        value = snapshot.get(column)
-        value = lookups.get(column, {}).get(value, value)
-        if value not in (None, ""):
-            values.append(str(value))
-    return " ".join(dict.fromkeys(values)) or EMPTY
