@@ -250,3 +250,17 @@ def test_merge_stays_within_the_write_scope(org, make_customer):
     assert Customer.objects.alive().filter(pk=head_office.pk).exists()
     record = merge.customer_merge(actor=manager, survivor=mine_a, merged=mine_b)
     assert record.survivor_id == mine_a.pk
+
+
+def test_duplicates_report_reads_all_groups_in_two_queries(
+    org, make_customer, django_assert_num_queries
+):
+    from guanxi.customers import merge_selectors
+
+    for trade in ("华为技术", "明远精密", "星辰数码"):
+        make_customer(org["admin"], name=f"深圳市{trade}有限公司")
+        make_customer(org["admin"], name=f"{trade}（深圳）股份有限公司")
+    merge_selectors.duplicate_groups(org["data_admin"], "name_core")  # permissions cached
+    with django_assert_num_queries(2):  # the groups, then their members
+        groups, more = merge_selectors.duplicate_groups(org["data_admin"], "name_core")
+        assert [len(g.members) for g in groups] == [2, 2, 2] and not more

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, F, Window
+from django.db.models.functions import RowNumber
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.errors import NotFound
@@ -46,12 +47,22 @@ def duplicate_groups(
         .filter(size__gt=1)
         .order_by("-size", key)[offset : offset + limit + 1]
     )
-    groups = []
-    for row in values[:limit]:
-        members = list(
-            live.filter(**{key: row[key]}).select_related("owner").order_by("id")[:GROUP_MEMBERS]
-        )
-        groups.append(DuplicateGroup(size=row["size"], members=members))
+    shown = [row[key] for row in values[:limit]]
+    # The first GROUP_MEMBERS of every group in one query (not one per group).
+    members: dict[str, list[Customer]] = {}
+    ranked = (
+        live.filter(**{f"{key}__in": shown})
+        .annotate(rank=Window(RowNumber(), partition_by=F(key), order_by=F("id").asc()))
+        .filter(rank__lte=GROUP_MEMBERS)
+        .select_related("owner")
+        .order_by(key, "id")
+    )
+    for customer in ranked:
+        members.setdefault(getattr(customer, key), []).append(customer)
+    groups = [
+        DuplicateGroup(size=row["size"], members=members.get(row[key], []))
+        for row in values[:limit]
+    ]
     return groups, len(values) > limit
 
 
