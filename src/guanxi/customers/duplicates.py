@@ -214,15 +214,20 @@ def similar_names(name: str, exclude_ids: Iterable[int] = ()) -> list[dict[str, 
     return sorted(found.values(), key=lambda r: (-r["score"], -r["id"]))
 
 
-def _split_by_scope(actor: Any, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
-    if not rows:
-        return [], 0
-    visible_ids = set(
+def _visible_ids(actor: Any, rows: Iterable[dict[str, Any]]) -> set[int]:
+    """Which of the matched customers ``actor`` may see: one query for the whole check."""
+    ids = {r["id"] for r in rows}
+    if not ids:
+        return set()
+    return set(
         Customer.objects.alive()
         .restrict(actor, "view")
-        .filter(pk__in=[r["id"] for r in rows])
+        .filter(pk__in=ids)
         .values_list("pk", flat=True)
     )
+
+
+def _split(rows: list[dict[str, Any]], visible_ids: set[int]) -> tuple[list[dict[str, Any]], int]:
     visible = [r for r in rows if r["id"] in visible_ids]
     return visible, len(rows) - len(visible)
 
@@ -235,7 +240,7 @@ def find_exact(
 ) -> tuple[list[dict[str, Any]], int]:
     """Exact matches on every contact field and the name, named within ``actor``'s scope."""
     rows = exact_matches(values, [exclude_id] if exclude_id else [])
-    return _split_by_scope(actor, rows)
+    return _split(rows, _visible_ids(actor, rows))
 
 
 def check(
@@ -254,25 +259,26 @@ def check(
             blocking_rows.append({**row, "matched_on": blocking})
         elif warning:
             warn_rows.append({**row, "matched_on": warning})
-    report.blocking, report.blocking_hidden = _split_by_scope(actor, blocking_rows)
+    similar: list[dict[str, Any]] = []
+    if values.get("name") and effects[SIMILAR_NAME] != OFF:
+        similar = similar_names(values["name"], excluded + [r["id"] for r in exact])
+    visible_ids = _visible_ids(actor, [*exact, *similar])
+    report.blocking, report.blocking_hidden = _split(blocking_rows, visible_ids)
     for rule in CONTACT_RULES:
         rows = [r for r in warn_rows if rule in r["matched_on"]]
         if rows:
-            visible, hidden = _split_by_scope(actor, rows)
+            visible, hidden = _split(rows, visible_ids)
             message = MSG_SAME_VALUE % {"field": FIELD_LABELS[rule]}
             report.warnings.append(DuplicateWarning(rule, str(message), visible, hidden))
-    if values.get("name") and effects[SIMILAR_NAME] != OFF:
-        known = {r["id"] for r in exact}
-        rows = similar_names(values["name"], excluded + list(known))
-        if rows:
-            visible, hidden = _split_by_scope(actor, rows)
-            if effects[SIMILAR_NAME] == BLOCK:
-                report.blocking += visible
-                report.blocking_hidden += hidden
-            else:
-                report.warnings.append(
-                    DuplicateWarning(SIMILAR_NAME, str(MSG_SIMILAR), visible[:MAX_NAMED], hidden)
-                )
+    if similar:
+        visible, hidden = _split(similar, visible_ids)
+        if effects[SIMILAR_NAME] == BLOCK:
+            report.blocking += visible
+            report.blocking_hidden += hidden
+        else:
+            report.warnings.append(
+                DuplicateWarning(SIMILAR_NAME, str(MSG_SIMILAR), visible[:MAX_NAMED], hidden)
+            )
     return report
 
 
