@@ -72,36 +72,27 @@ def steps_from_post(data: Any) -> list[dict[str, Any]]:
     return [row for _order, row in sorted(rows, key=lambda r: r[0])]
 
 
-def _step_rows(flow: ApprovalFlow) -> list[dict[str, Any]]:
-    rows = []
-    for step in flow_selectors.flow_steps(flow):
-        test = (step.condition or [{}])[0]
-        rows.append(
-            {
-                "name": step.name,
-                "approver_kind": step.approver_kind,
-                "role_ids": [r.pk for r in step.roles.all()],
-                "user_ids": [u.pk for u in step.users.all()],
-                "cond_field": test.get("field", ""),
-                "cond_op": test.get("op", "eq"),
-                "cond_value": test.get("value", ""),
-            }
-        )
-    return rows
+def _editor_row(step: dict[str, Any]) -> dict[str, Any]:
+    """A step (as the service takes it) as the editor shows it: its one condition test flat."""
+    test = (step["condition"] or [{}])[0]
+    return {
+        **step,
+        "cond_field": test.get("field", ""),
+        "cond_op": test.get("op", "eq"),
+        "cond_value": test.get("value", ""),
+    }
 
 
-def _posted_rows(data: Any) -> list[dict[str, Any]]:
+def _stored_steps(flow: ApprovalFlow) -> list[dict[str, Any]]:
     return [
         {
-            "name": s["name"],
-            "approver_kind": s["approver_kind"],
-            "role_ids": s["role_ids"],
-            "user_ids": s["user_ids"],
-            "cond_field": (s["condition"] or [{}])[0].get("field", ""),
-            "cond_op": (s["condition"] or [{}])[0].get("op", "eq"),
-            "cond_value": (s["condition"] or [{}])[0].get("value", ""),
+            "name": step.name,
+            "approver_kind": step.approver_kind,
+            "role_ids": [r.pk for r in step.roles.all()],
+            "user_ids": [u.pk for u in step.users.all()],
+            "condition": step.condition,
         }
-        for s in steps_from_post(data)
+        for step in flow_selectors.flow_steps(flow)
     ]
 
 
@@ -122,24 +113,25 @@ def flow_edit(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404() from exc
     errors: dict[str, list[str]] = {}
     values = {"name": flow.name, "description": flow.description, "enabled": flow.enabled}
-    rows = _step_rows(flow)
+    rows = [_editor_row(step) for step in _stored_steps(flow)]
     if request.method == "POST":
         values = {
             "name": request.POST.get("name", ""),
             "description": request.POST.get("description", ""),
             "enabled": bool(request.POST.get("enabled")),
         }
+        steps = steps_from_post(request.POST)
         try:
             flow_update(
                 actor=request.user,
                 flow=flow,
-                steps=steps_from_post(request.POST),
+                steps=steps,
                 meta=RequestMeta.from_request(request),
                 **values,
             )
         except ValidationError as exc:
             errors = exc.message_dict
-            rows = _posted_rows(request.POST)
+            rows = [_editor_row(step) for step in steps]
         else:
             messages.success(request, MSG_SAVED % {"name": values["name"]})
             return redirect("approvals:flows")
