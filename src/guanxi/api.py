@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("guanxi.customers.api")),
     path("", include("guanxi.customers.recycle_api")),
     path("", include("guanxi.audit.api")),
+    path("", include("guanxi.core.custom_field_api")),
     path("", include("guanxi.workflow.api")),
     path("", include("guanxi.workflow.approval_api")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),

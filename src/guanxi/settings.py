@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "guanxi.audit",
     "guanxi.customers",
     "guanxi.workflow",
+    "guanxi.dataio",
 ]
 
 MIDDLEWARE = [
@@ -181,6 +182,9 @@ GUANXI_DUPLICATE_RULES = {
 }
 # Name cores at least this similar (0–1, normalised edit similarity) count as similar names.
 GUANXI_DUPLICATE_NAME_SIMILARITY = env.float("GUANXI_DUPLICATE_NAME_SIMILARITY", default=0.75)
+# Rows one export from a page may hold (beyond it the export is refused, never cut short;
+# `guanxi export` has no cap).
+GUANXI_EXPORT_MAX_ROWS = max(1, env.int("GUANXI_EXPORT_MAX_ROWS", default=100_000))
 
 # --- security: sign-in, lockout, 2FA, passwords, sessions (docs/security.md) ------------
 # Login captcha: "always" | "after_failure" (the username or the IP failed in the window) | "off".

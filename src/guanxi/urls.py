@@ -18,6 +18,7 @@ urlpatterns = [
     path("notifications/", include("guanxi.workflow.urls")),
     path("approvals/", include("guanxi.workflow.approval_urls")),
     path("settings/", include("guanxi.core.urls")),
+    path("export/", include("guanxi.dataio.urls")),
 ]
 
 handler404 = "guanxi.core.views.page_not_found"

@@ -23,7 +23,9 @@ def _seed_after_last_app(sender, **kwargs) -> None:  # type: ignore[no-untyped-d
     from guanxi.core.seeds import ensure_dictionaries
     from guanxi.workflow.seeds import ensure_default_flows
 
-    if sender is list(apps.get_app_configs())[-1]:
+    # post_migrate is sent only for apps with a models module.
+    with_models = [a for a in apps.get_app_configs() if a.models_module is not None]
+    if sender is with_models[-1]:
         ensure_dictionaries()
         ensure_default_roles()
         ensure_default_flows()

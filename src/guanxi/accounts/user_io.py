@@ -36,9 +36,9 @@ from guanxi.accounts.user_input import (
     resolve_roles,
     split_roles,
 )
-from guanxi.audit.export import CONTENT_TYPES, csv_safe
 from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
 from guanxi.core.errors import DomainError
+from guanxi.dataio.tables import CONTENT_TYPES, csv_safe
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 1000

@@ -7,10 +7,7 @@ prefixed with ``'``; XLSX cells are written as strings, which are never formulas
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import tempfile
 from collections.abc import Iterable
 from typing import IO, Any
 
@@ -19,13 +16,11 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.actions import action_label, object_type_label
 from guanxi.audit.models import AuditEntry
+from guanxi.dataio import tables
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 COLUMN_WIDTHS = (8, 20, 14, 10, 15, 30, 16, 20, 10, 10, 24, 8, 9, 40, 40, 20)
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
+CONTENT_TYPES = tables.CONTENT_TYPES
+csv_safe = tables.csv_safe
 
 
 def headers() -> list[str]:
@@ -76,45 +71,15 @@ def entry_row(entry: AuditEntry) -> list[str]:
     ]
 
 
-def csv_safe(value: str) -> str:
-    """Neutralise spreadsheet formula injection (OWASP): a leading ``'`` makes it text."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
-
-
 def write_csv(entries: Iterable[AuditEntry]) -> tuple[IO[bytes], int]:
     """UTF-8 with BOM (Excel opens Chinese correctly); returns (file at 0, row count)."""
-    out = tempfile.TemporaryFile()  # noqa: SIM115 -- handed to the response, which closes it
-    text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
-    writer = csv.writer(text)
-    writer.writerow(headers())
-    count = 0
-    for entry in entries:
-        writer.writerow([csv_safe(cell) for cell in entry_row(entry)])
-        count += 1
-    text.flush()
-    text.detach()
-    out.seek(0)
-    return out, count
+    return tables.write_csv(headers(), (entry_row(e) for e in entries))
 
 
 def write_xlsx(entries: Iterable[AuditEntry]) -> tuple[IO[bytes], int]:
-    import xlsxwriter
-
-    out = tempfile.TemporaryFile()  # noqa: SIM115 -- handed to the response, which closes it
-    book = xlsxwriter.Workbook(out, {"constant_memory": True})
-    sheet = book.add_worksheet(_("审计日志"))
-    bold = book.add_format({"bold": True})
-    for col, width in enumerate(COLUMN_WIDTHS):
-        sheet.set_column(col, col, width)
-    for col, title in enumerate(headers()):
-        sheet.write_string(0, col, title, bold)
-    count = 0
-    for count, entry in enumerate(entries, start=1):
-        for col, cell in enumerate(entry_row(entry)):
-            sheet.write_string(count, col, cell)
-    book.close()
-    out.seek(0)
-    return out, count
+    return tables.write_xlsx(
+        headers(), (entry_row(e) for e in entries), sheet=_("审计日志"), widths=COLUMN_WIDTHS
+    )
 
 
 WRITERS = {"csv": write_csv, "xlsx": write_xlsx}

@@ -8,12 +8,10 @@ is verifying, which leaves a trace of who checked and what they found.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.audit import export, selectors
@@ -21,6 +19,7 @@ from guanxi.audit.filters import FILTER_KEYS
 from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
 from guanxi.audit.verify import VerifyResult, verify_chain
 from guanxi.core.permissions import require_perm
+from guanxi.dataio.tables import ExportFile, export_file
 
 EXPORT_PERM = "audit.export_auditentry"
 # A synchronous page request must finish well inside the server timeout; the command line
@@ -30,15 +29,6 @@ PAGE_VERIFY_SECONDS = 20.0
 
 def export_max_rows() -> int:
     return int(getattr(settings, "AUDIT_EXPORT_MAX_ROWS", 100_000))
-
-
-@dataclass
-class ExportFile:
-    file: IO[bytes]
-    filename: str
-    content_type: str
-    rows: int
-    truncated: bool
 
 
 def used_filters(params: Mapping[str, Any]) -> dict[str, str]:
@@ -85,14 +75,7 @@ def audit_export(
         },
         meta=meta,
     )
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-    return ExportFile(
-        file=file,
-        filename=f"audit-log-{stamp}.{fmt}",
-        content_type=export.CONTENT_TYPES[fmt],
-        rows=rows,
-        truncated=truncated,
-    )
+    return export_file(file, rows, prefix="audit-log", fmt=fmt, truncated=truncated)
 
 
 @audited_refusals("audit.verify")

@@ -6,13 +6,10 @@ are in core.dictionary_services, which checks the permission again and audits.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as HttpForbidden
-from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,10 +17,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from guanxi.audit.services import RequestMeta
 from guanxi.core.dictionary_services import PERM, dictionary_item_create, dictionary_item_update
-from guanxi.core.errors import DomainError
 from guanxi.core.models import DictionaryItem, DictionaryType
+from guanxi.core.settings_pages import save_with_form, toggle_active
 
 MSG_SAVED = _("字典项“%(label)s”已保存")
 MSG_TOGGLED_ON = _("字典项“%(label)s”已启用")
@@ -89,18 +85,6 @@ def dictionary_list(request: HttpRequest) -> HttpResponse:
     return render(request, "core/dictionaries.html", {"types": types, "selected": selected})
 
 
-def _save(request: HttpRequest, form: DictionaryItemForm, call: Any) -> Any:
-    """Run the service call; put its errors on the form. Returns the item or None."""
-    try:
-        return call(data=form.cleaned_data, meta=RequestMeta.from_request(request))
-    except ValidationError as exc:
-        for field, field_messages in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, field_messages)
-    except DomainError as exc:
-        form.add_error(None, f"{exc.message}（{exc.code}）")
-    return None
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def dictionary_item_new(request: HttpRequest, type_code: str) -> HttpResponse:
@@ -108,7 +92,7 @@ def dictionary_item_new(request: HttpRequest, type_code: str) -> HttpResponse:
     dict_type = get_object_or_404(DictionaryType, code=type_code)
     form = DictionaryItemForm(request.POST or None, initial={"is_active": True})
     if request.method == "POST" and form.is_valid():
-        item = _save(
+        item = save_with_form(
             request,
             form,
             lambda **kw: dictionary_item_create(actor=request.user, dict_type=dict_type, **kw),
@@ -133,7 +117,7 @@ def dictionary_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = DictionaryItemForm(request.POST or None, initial=initial)
     form.fields["code"].disabled = True
     if request.method == "POST" and form.is_valid():
-        saved = _save(
+        saved = save_with_form(
             request, form, lambda **kw: dictionary_item_update(actor=request.user, obj=item, **kw)
         )
         if saved is not None:
@@ -153,18 +137,11 @@ def dictionary_item_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     """Deactivate (or re-activate) in one click from the list."""
     _guard(request)
     item = get_object_or_404(DictionaryItem.objects.select_related("dict_type"), pk=pk)
-    try:
-        item = dictionary_item_update(
-            actor=request.user,
-            obj=item,
-            data={"is_active": not item.is_active},
-            meta=RequestMeta.from_request(request),
-        )
-    except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
-    except DomainError as exc:
-        messages.error(request, f"{exc.message}（{exc.code}）")
-    else:
-        message = MSG_TOGGLED_ON if item.is_active else MSG_TOGGLED_OFF
-        messages.success(request, message % {"label": item.label})
-    return redirect(_list_url(item.dict_type.code))
+    updated = toggle_active(
+        request,
+        lambda **kw: dictionary_item_update(actor=request.user, obj=item, **kw),
+        item.is_active,
+        on_message=MSG_TOGGLED_ON,
+        off_message=MSG_TOGGLED_OFF,
+    )
+    return redirect(_list_url((updated or item).dict_type.code))

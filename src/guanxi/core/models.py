@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -130,3 +131,68 @@ class DictionaryItem(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class CustomFieldType(models.TextChoices):
+    TEXT = "text", _("单行文本")
+    LONG_TEXT = "long_text", _("多行文本")
+    NUMBER = "number", _("数字")
+    MONEY = "money", _("金额")
+    DATE = "date", _("日期")
+    BOOLEAN = "boolean", _("是/否")
+    CHOICE = "choice", _("单选（数据字典）")
+    MULTI_CHOICE = "multi_choice", _("多选（数据字典）")
+
+
+class CustomField(models.Model):
+    """An admin-defined field of a business object (customers now, others as they arrive).
+
+    Values live in the object's ``custom_fields`` JSON column under ``key``; the key, type and
+    dictionary are fixed once created, so stored values never change meaning. Fields are
+    deactivated, never deleted: their values stay on the records.
+    """
+
+    object_type = models.CharField(_("对象"), max_length=32)
+    key = models.CharField(_("字段标识"), max_length=40)
+    label = models.CharField(_("名称"), max_length=64)
+    label_en = models.CharField(_("英文名称"), max_length=64, blank=True)
+    field_type = models.CharField(_("类型"), max_length=16, choices=CustomFieldType.choices)
+    dictionary = models.ForeignKey(
+        DictionaryType,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("数据字典"),
+    )
+    required = models.BooleanField(_("必填"), default=False)
+    show_in_list = models.BooleanField(_("列表显示"), default=False)
+    filterable = models.BooleanField(_("可筛选"), default=False)
+    searchable = models.BooleanField(_("参与搜索"), default=False)
+    help_text = models.CharField(_("填写说明"), max_length=200, blank=True)
+    sort = models.PositiveIntegerField(_("排序"), default=0)
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, related_name="+", editable=False
+    )
+
+    class Meta:
+        verbose_name = _("自定义字段")
+        ordering = ["object_type", "sort", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["object_type", "key"], name="customfield_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.shown_label
+
+    @property
+    def shown_label(self) -> str:
+        """The label in the user's language (the Chinese one when no English is set)."""
+        english = (get_language() or "").startswith("en")
+        return (self.label_en or self.label) if english else self.label
+
+    @property
+    def is_choice(self) -> bool:
+        return self.field_type in (CustomFieldType.CHOICE, CustomFieldType.MULTI_CHOICE)

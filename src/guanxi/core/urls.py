@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from guanxi.core import dictionary_views
+from guanxi.core import custom_field_views, dictionary_views
 
 app_name = "core"
 urlpatterns = [
@@ -21,5 +21,17 @@ urlpatterns = [
         "dictionaries/items/<int:pk>/toggle/",
         dictionary_views.dictionary_item_toggle,
         name="dictionary_item_toggle",
+    ),
+    path("custom-fields/", custom_field_views.custom_field_list, name="custom_fields"),
+    path("custom-fields/new/", custom_field_views.custom_field_new, name="custom_field_create"),
+    path(
+        "custom-fields/<int:pk>/edit/",
+        custom_field_views.custom_field_edit,
+        name="custom_field_edit",
+    ),
+    path(
+        "custom-fields/<int:pk>/toggle/",
+        custom_field_views.custom_field_toggle,
+        name="custom_field_toggle",
     ),
 ]

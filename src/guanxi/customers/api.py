@@ -58,9 +58,17 @@ class CustomerSerializer(serializers.Serializer):
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    custom_fields = serializers.DictField(
+        help_text=(
+            "Admin-defined fields (GET /custom-fields?object_type=customer): key → value, "
+            "null when empty. number: JSON number; money: string with two decimals; date: "
+            "YYYY-MM-DD; boolean; choice: dictionary code; multi_choice: list of codes."
+        )
+    )
 
     def to_representation(self, customer: Customer) -> dict[str, Any]:
-        user = self.context["request"].user
+        request = self.context["request"]
+        user = request.user
         data = {
             f: getattr(customer, f)
             for f in (
@@ -90,7 +98,18 @@ class CustomerSerializer(serializers.Serializer):
         data["tags"] = sorted(t.name for t in customer.tags.all())
         data["created_at"] = serializers.DateTimeField().to_representation(customer.created_at)
         data["updated_at"] = serializers.DateTimeField().to_representation(customer.updated_at)
+        stored = customer.custom_fields or {}
+        data["custom_fields"] = {key: stored.get(key) for key in _custom_keys(request)}
         return data
+
+
+def _custom_keys(request: Request) -> list[str]:
+    """The active custom field keys, read once per request however many records it shows."""
+    keys = getattr(request, "_customer_custom_keys", None)
+    if keys is None:
+        keys = [f.key for f in services.custom_field_definitions(active_only=True)]
+        request._customer_custom_keys = keys  # type: ignore[attr-defined]
+    return keys
 
 
 class DuplicateWarningSerializer(serializers.Serializer):
@@ -133,6 +152,14 @@ class CustomerWriteSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=32), max_length=50, required=False
     )
     owner_id = serializers.IntegerField(required=False, min_value=1, max_value=2**62)
+    custom_fields = serializers.DictField(
+        required=False,
+        allow_empty=True,
+        help_text=(
+            "key → value for admin-defined fields; on PATCH only the keys given change, "
+            "null or an empty value clears one. Multi choice takes a list of codes or labels."
+        ),
+    )
 
 
 class CustomerPatchSerializer(CustomerWriteSerializer):

@@ -8,4 +8,8 @@ class CustomersConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers what approved/rejected customer requests do with the approval engine.
+        from guanxi.core.custom_field_services import register_search_reindexer
         from guanxi.customers import approvals  # noqa: F401
+        from guanxi.customers.services import reindex_custom_search
+
+        register_search_reindexer("customer", reindex_custom_search)

@@ -17,8 +17,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from guanxi.audit.services import RequestMeta, audit_record
-from guanxi.core import search_keys
+from guanxi.core import custom_fields, search_keys
 from guanxi.core.crypto import blind_index, encrypt
+from guanxi.core.models import CustomField
 from guanxi.core.validators import name_key
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.codes import reserve_customer_codes
@@ -55,6 +56,7 @@ COLUMNS = (
     "department_id",
     "notes",
     "search_tokens",
+    "custom_fields",
     "created_at",
     "updated_at",
     "created_by_id",
@@ -79,8 +81,11 @@ def prepare_row(
     actor_id: int | None,
     created_at: datetime,
     review_status: str = ReviewStatus.APPROVED,
+    custom_field_definitions: Sequence[CustomField] = (),
 ) -> tuple[Any, ...]:
-    """One INSERT tuple from already-cleaned values (see ``clean_customer_input``)."""
+    """One INSERT tuple from already-cleaned values (see ``clean_customer_input``; custom
+    values cleaned by ``core.custom_fields.clean_values`` against the definitions given)."""
+    custom = dict(values.get("custom_fields") or {})
     row: dict[str, Any] = {
         "code": code,
         "name": values["name"],
@@ -101,8 +106,11 @@ def prepare_row(
         "department_id": department_id,
         "notes": values.get("notes", ""),
         "search_tokens": search_keys.document_tokens(
-            values["name"], values.get("contact_name", "")
+            values["name"],
+            values.get("contact_name", ""),
+            *custom_fields.search_texts(custom_field_definitions, custom),
         ),
+        "custom_fields": connection.ops.adapt_json_value(custom, None),
         "created_at": created_at,
         "updated_at": created_at,
         "created_by_id": actor_id,

@@ -8,6 +8,8 @@ import django_filters
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.core import custom_field_queries
+from guanxi.core.custom_fields import definitions
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.models import Customer
 from guanxi.customers.search import apply_customer_search
@@ -51,6 +53,15 @@ class CustomerFilter(django_filters.FilterSet):
     class Meta:
         model = Customer
         fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Filterable custom fields (core.custom_field_queries): cf_<key>, cf_<key>__from/__to.
+        for name, custom in custom_field_queries.filters_for(
+            definitions(Customer.scope_object_type)
+        ).items():
+            custom.model, custom.parent, custom.field_name = Customer, self, name
+            self.filters[name] = custom
 
     def filter_q(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
         return apply_customer_search(queryset, value)

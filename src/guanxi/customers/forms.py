@@ -14,11 +14,13 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.models import User
-from guanxi.core import regions
+from guanxi.core import custom_field_forms, custom_field_queries, regions
+from guanxi.core.custom_fields import choice_labels, definitions
 from guanxi.core.dictionaries import dictionary_choices, dictionary_labels
+from guanxi.core.models import CustomField
 from guanxi.core.scopes import ALL, DEPARTMENT, DEPARTMENT_TREE, department_ids, effective_scope
 from guanxi.customers.choices import CustomerStatus, CustomerType
-from guanxi.customers.models import Tag
+from guanxi.customers.models import Customer, Tag
 from guanxi.customers.validation import DICTIONARY_FIELDS
 
 Choices = list[tuple[str, Any]]
@@ -157,9 +159,20 @@ class CustomerForm(forms.Form):
         label=_("我已核对，确认不是同一客户，仍然保存"), required=False
     )
 
-    def __init__(self, *args: Any, hidden_sensitive: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        hidden_sensitive: bool = False,
+        custom_fields: list[CustomField] | None = None,
+        stored_custom: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.hidden_sensitive = hidden_sensitive
+        if custom_fields is None:
+            custom_fields = definitions(Customer.scope_object_type)
+        # Admin-defined fields, after the customer's own (stored values keep their choices).
+        self.custom_names = custom_field_forms.add_fields(self, custom_fields, stored_custom or {})
         for dict_field, dict_code in DICTIONARY_FIELDS.items():
             self.fields[dict_field].widget.choices = self._dictionary_choices(dict_field, dict_code)
         province, city = self._value("province"), self._value("city")
@@ -170,6 +183,10 @@ class CustomerForm(forms.Form):
         if hidden_sensitive:
             for name in SENSITIVE_INPUTS:
                 self.fields[name].widget.attrs["placeholder"] = _("已隐藏，留空表示不修改")
+
+    @property
+    def custom_bound_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.custom_names]
 
     def _dictionary_choices(self, field: str, dict_code: str) -> Choices:
         """Active items only; a stored inactive value stays selectable under its label."""
@@ -197,8 +214,13 @@ class CustomerForm(forms.Form):
 
     def service_data(self) -> dict[str, Any]:
         """The cleaned input in the shape customer_create / customer_update take."""
-        data = {k: v for k, v in self.cleaned_data.items() if k not in FORM_ONLY_FIELDS}
+        data = {
+            k: v
+            for k, v in self.cleaned_data.items()
+            if k not in FORM_ONLY_FIELDS and k not in self.custom_names
+        }
         data["tags"] = split_tags(data.get("tags", ""))
+        data["custom_fields"] = custom_field_forms.service_values(self, self.custom_names)
         if self.hidden_sensitive:
             # Masked values were never shown; an empty box means "keep what is stored".
             for name in SENSITIVE_INPUTS:
@@ -270,8 +292,13 @@ class CustomerFilterForm(forms.Form):
         labels: Mapping[str, Mapping[str, str]],
         owners: Iterable[tuple[Any, str]],
         tags: Iterable[str],
+        custom_fields: Iterable[CustomField] = (),
     ) -> None:
         super().__init__(data)
+        custom_fields = list(custom_fields)
+        self.fields.update(
+            custom_field_queries.form_fields(custom_fields, choice_labels(custom_fields))
+        )
         province = str(data.get("province") or "")
         city = str(data.get("city") or "")
         self.fields["category"].choices = _blank(_("全部分类")) + list(

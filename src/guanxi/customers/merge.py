@@ -130,6 +130,8 @@ def _apply(survivor: Customer, merged: Customer, choices: Mapping[str, str]) -> 
         raise ValidationError({"uscc": [MSG_USCC_FOR_INDIVIDUAL]})
     if survivor.customer_type == CustomerType.ENTERPRISE and survivor.id_number:
         raise ValidationError({"id_number": [MSG_ID_FOR_ENTERPRISE]})
+    # Custom fields: the survivor's values stand; the merged record fills the gaps.
+    survivor.custom_fields = {**(merged.custom_fields or {}), **(survivor.custom_fields or {})}
     follow_ups = [d for d in (survivor.last_follow_up_at, merged.last_follow_up_at) if d]
     survivor.last_follow_up_at = max(follow_ups) if follow_ups else None
 

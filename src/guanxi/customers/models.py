@@ -107,6 +107,8 @@ class Customer(BusinessModel):
     tags = models.ManyToManyField(
         Tag, through="CustomerTag", blank=True, related_name="customers", verbose_name=_("标签")
     )
+    # Values of admin-defined fields (core.CustomField), key → value; see core.custom_fields.
+    custom_fields = models.JSONField(_("自定义字段"), default=dict, blank=True)
     last_follow_up_at = models.DateTimeField(_("最近跟进时间"), null=True, blank=True)
     search_tokens = models.TextField(blank=True, default="", editable=False)
     # Set (with deleted_at) when this record was merged into another; such records stay for

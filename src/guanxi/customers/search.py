@@ -279,8 +279,12 @@ def apply_customer_search(qs: QuerySet, raw: str) -> QuerySet:
     if re.fullmatch(r"CUST\d{1,}", upper):
         return qs.filter(code__gte=upper, code__lt=upper + "\uffff")
     groups = search_keys.query_plan(text)
+    qs, custom_text = _searchable_custom_text(qs)
+    contains = Q(name__contains=text) | Q(contact_name__contains=text)
+    for alias in custom_text:
+        contains |= Q(**{f"{alias}__contains": text})
     if not groups:
-        return qs.filter(Q(name__contains=text) | Q(contact_name__contains=text))
+        return qs.filter(contains)
     matched = qs.filter(token_filter(groups))
     normalized = search_keys.normalize(text)
     if (
@@ -290,5 +294,20 @@ def apply_customer_search(qs: QuerySet, raw: str) -> QuerySet:
     ):
         # Bigram ANDs over-match for 3+ characters; the substring check is exact and cheap on
         # the candidate rows the index already narrowed down to.
-        matched = matched.filter(Q(name__contains=text) | Q(contact_name__contains=text))
+        matched = matched.filter(contains)
     return matched
+
+
+def _searchable_custom_text(qs: QuerySet) -> tuple[QuerySet, list[str]]:
+    """``qs`` with the text of each searchable custom field as an alias, and the aliases:
+    their values are in the search tokens, so the exact recheck must look at them too."""
+    from guanxi.core.custom_field_queries import text_of
+    from guanxi.core.custom_fields import definitions, is_searchable
+
+    aliases = []
+    for field in definitions("customer"):
+        if is_searchable(field):
+            alias = f"_search_cf_{field.key}"
+            qs = qs.alias(**{alias: text_of(field.key)})
+            aliases.append(alias)
+    return qs, aliases

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.models import User
 from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
-from guanxi.core import search_keys
+from guanxi.core import custom_fields, search_keys
 from guanxi.core.errors import (
     DeleteRefused,
     DuplicateRecord,
@@ -20,7 +20,9 @@ from guanxi.core.errors import (
     PermissionDenied,
     StaleVersion,
 )
+from guanxi.core.field_errors import FieldErrors
 from guanxi.core.masking import mask
+from guanxi.core.models import CustomField
 from guanxi.core.permissions import require_perm
 from guanxi.core.scopes import ALL, effective_scope
 from guanxi.core.validators import name_key
@@ -57,12 +59,21 @@ AUDITED_FIELDS = (
 DUPLICATE_FIELDS = (*duplicates.CONTACT_RULES, "name")
 
 
-def snapshot(customer: Customer) -> dict[str, Any]:
-    """Field values for diffs; personal values are masked so the log holds no plaintext."""
+def custom_field_definitions(*, active_only: bool = False) -> list[CustomField]:
+    return custom_fields.definitions(Customer.scope_object_type, active_only=active_only)
+
+
+def snapshot(customer: Customer, fields: list[CustomField] | None = None) -> dict[str, Any]:
+    """Field values for diffs; personal values are masked so the log holds no plaintext.
+    Each custom field is its own entry (``custom_fields.<key>``), so a diff names it."""
     values = {f: getattr(customer, f) for f in AUDITED_FIELDS}
     for field in SENSITIVE_FIELDS:
         values[field] = mask(field, values[field] or "")
     values["tags"] = sorted(t.name for t in customer.tags.all()) if customer.pk else []
+    stored = customer.custom_fields or {}
+    keys = {f.key for f in (custom_field_definitions() if fields is None else fields)}
+    for key in sorted(keys | stored.keys()):
+        values[custom_fields.error_key(key)] = stored.get(key)
     return values
 
 
@@ -70,13 +81,68 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[
     return {k: [before.get(k), after[k]] for k in after if before.get(k) != after[k]}
 
 
-def refresh_derived(customer: Customer) -> None:
+def refresh_derived(customer: Customer, fields: list[CustomField] | None = None) -> None:
     """The columns kept from others: the folded name (unique among live customers), the name
-    core for similar names, and the search tokens of name and contact; call after any of
-    those changes, before saving."""
+    core for similar names, and the search tokens of name, contact and searchable custom
+    fields; call after any of those changes, before saving."""
     customer.name_key = name_key(customer.name)
     customer.name_core = name_match.name_core(customer.name)
-    customer.search_tokens = search_keys.document_tokens(customer.name, customer.contact_name)
+    if fields is None:
+        fields = custom_field_definitions(active_only=True)
+    customer.search_tokens = search_keys.document_tokens(
+        customer.name,
+        customer.contact_name,
+        *custom_fields.search_texts(fields, customer.custom_fields or {}),
+    )
+
+
+def reindex_custom_search(key: str) -> int:
+    """Refresh the search tokens of customers holding a value for custom field ``key`` (after
+    the field was made searchable or not); returns how many were looked at."""
+    fields = custom_field_definitions(active_only=True)
+    rows = Customer.objects.filter(custom_fields__has_key=key).only(
+        "id", "name", "contact_name", "custom_fields", "search_tokens"
+    )
+    seen = 0
+    for customer in rows.iterator(chunk_size=2000):
+        tokens = search_keys.document_tokens(
+            customer.name,
+            customer.contact_name,
+            *custom_fields.search_texts(fields, customer.custom_fields or {}),
+        )
+        if tokens != customer.search_tokens:
+            Customer.objects.filter(pk=customer.pk).update(search_tokens=tokens)
+        seen += 1
+    return seen
+
+
+def _clean(
+    data: Mapping[str, Any],
+    fields: list[CustomField],
+    *,
+    current: Customer | None = None,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The base fields and the whole custom field dict (None when not given) of ``data``,
+    with the errors of both reported together."""
+    errors = FieldErrors()
+    cleaned = errors.check(
+        lambda: clean_customer_input(
+            data,
+            current=None if current is None else {f: getattr(current, f) for f in AUDITED_FIELDS},
+        )
+    )
+    custom = None
+    if current is None or "custom_fields" in data:
+        custom = errors.check(
+            lambda: custom_fields.clean_values(
+                fields,
+                data.get("custom_fields"),
+                current=None if current is None else current.custom_fields,
+                creating=current is None,
+            )
+        )
+    errors.raise_if_any()
+    return cleaned or {}, custom
 
 
 def name_race_lost(name: str) -> DuplicateRecord:
@@ -147,7 +213,8 @@ def customer_create(
     ``customer.duplicate_warnings``, or, with ``confirm_duplicates=False`` (a form that asks
     first), stop the save with UnconfirmedDuplicates."""
     require_perm(actor, "customers.add_customer")
-    cleaned = clean_customer_input(data)
+    fields = custom_field_definitions()
+    cleaned, custom = _clean(data, fields)
     owner = _resolve_owner(actor, cleaned.pop("owner_id", None))
     tags = cleaned.pop("tags", None) or []
     report = duplicates.raise_if_duplicates(actor, cleaned, None)
@@ -163,8 +230,9 @@ def customer_create(
         created_at=now,
         updated_at=now,
         review_status=ReviewStatus.PENDING if review_needed(actor) else ReviewStatus.APPROVED,
+        custom_fields=custom or {},
     )
-    refresh_derived(customer)
+    refresh_derived(customer, [f for f in fields if f.is_active])
     try:
         with transaction.atomic():
             customer.code = next_customer_code(now)
@@ -184,7 +252,7 @@ def customer_create(
                 actor=actor,
                 action="customer.create",
                 obj=customer,
-                changes=diff({}, snapshot(customer)),
+                changes=diff({}, snapshot(customer, fields)),
                 params=_warning_params(report),
                 meta=meta,
             )
@@ -246,10 +314,9 @@ def customer_update(
             if current.version != version:
                 raise StaleVersion(current=current)
             ensure_editable(current)
-            before = snapshot(current)
-            cleaned = clean_customer_input(
-                data, current={f: getattr(current, f) for f in AUDITED_FIELDS}
-            )
+            fields = custom_field_definitions()
+            before = snapshot(current, fields)
+            cleaned, custom = _clean(data, fields, current=current)
             report = duplicates.raise_if_duplicates(
                 actor,
                 {
@@ -273,12 +340,14 @@ def customer_update(
             core_before = current.name_core
             for field, value in cleaned.items():
                 setattr(current, field, value)
-            refresh_derived(current)
+            if custom is not None:
+                current.custom_fields = custom
+            refresh_derived(current, [f for f in fields if f.is_active])
             if current.name_core != core_before:
                 sync_name_keys([(current.pk, current.name_core)])
             if tags is not None:
                 _set_tags(current, tags)
-            after = snapshot(current)
+            after = snapshot(current, fields)
             changes = diff(before, after)
             if changes:
                 current.version += 1

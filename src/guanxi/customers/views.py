@@ -3,6 +3,7 @@ customers.services; this module only turns requests into calls and results into 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -22,11 +23,12 @@ from guanxi.accounts.models import Department, User
 from guanxi.audit.models import AuditEntry
 from guanxi.audit.page_guard import require_page_perm
 from guanxi.audit.services import RequestMeta
-from guanxi.core import regions
+from guanxi.core import custom_field_forms, custom_fields, regions
 from guanxi.core.dictionaries import dictionary_labels
 from guanxi.core.errors import DomainError, NotFound, PermissionDenied, StaleVersion, error_text
 from guanxi.core.list_pages import page_or_first, render_list
 from guanxi.core.masking import mask
+from guanxi.core.models import CustomField
 from guanxi.customers import approvals, merge_selectors, reveal, selectors, services
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.duplicates import UnconfirmedDuplicates
@@ -83,7 +85,8 @@ def _attach_errors(form: Any, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
         return
     for field, field_messages in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, field_messages)
+        name = custom_field_forms.error_field(field)
+        form.add_error(name if name in form.fields else None, field_messages)
 
 
 def _labels(codes: tuple[str, ...]) -> dict[str, dict[str, str]]:
@@ -173,6 +176,8 @@ class ValueFormatter:
 
     def __init__(self, labels: dict[str, dict[str, str]], pairs: list[tuple[str, Any]]) -> None:
         self.labels = labels
+        self._custom: dict[str, CustomField] | None = None
+        self._custom_labels: dict[str, dict[str, str]] = {}
         owners = {v for f, v in pairs if f == "owner_id" and v}
         depts = {v for f, v in pairs if f == "department_id" and v}
         self.users = (
@@ -189,9 +194,32 @@ class ValueFormatter:
             dict(Department.objects.filter(pk__in=depts).values_list("pk", "name")) if depts else {}
         )
 
+    def custom(self, name: str) -> CustomField | None:
+        """The definition behind a ``custom_fields.<key>`` entry (all of them read once)."""
+        if not name.startswith(custom_fields.PREFIX):
+            return None
+        if self._custom is None:
+            fields = services.custom_field_definitions()
+            self._custom = {f.key: f for f in fields}
+            self._custom_labels = custom_fields.choice_labels(fields)
+        return self._custom.get(name[len(custom_fields.PREFIX) :])
+
+    def label(self, name: str) -> Any:
+        definition = self.custom(name)
+        if definition is not None:
+            return definition.shown_label
+        if name.startswith(custom_fields.PREFIX):  # a field since removed: its key
+            return name[len(custom_fields.PREFIX) :]
+        return field_label(name)
+
     def __call__(self, field: str, value: Any) -> Any:
         if value in (None, "", []):
             return EMPTY
+        definition = self.custom(field)
+        if definition is not None:
+            return custom_fields.display_value(
+                definition, value, self._custom_labels.get(definition.key)
+            )
         if field in CHOICE_LABELS:
             return CHOICE_LABELS[field].get(value, value)
         if field in DICTIONARY_FIELDS:
@@ -216,7 +244,7 @@ def change_history_rows(
     rows = []
     for entry in entries:
         changes = [
-            (field_label(f), fmt(f, before), fmt(f, after))
+            (fmt.label(f), fmt(f, before), fmt(f, after))
             for f, (before, after) in entry.changes.items()
             if before not in (None, "", []) or after not in (None, "", [])
         ]
@@ -238,7 +266,19 @@ def conflict_rows(
     labels = _labels(DETAIL_LABELS)
     fmt = ValueFormatter(labels, [])
     rows = []
-    for field, mine in submitted.items():
+    for field, mine in _flatten_custom(current, submitted).items():
+        if field.startswith(custom_fields.PREFIX):
+            now = (current.custom_fields or {}).get(field[len(custom_fields.PREFIX) :])
+            if now != mine:
+                rows.append(
+                    {
+                        "field": field,
+                        "label": fmt.label(field),
+                        "current": fmt(field, now),
+                        "mine": fmt(field, mine),
+                    }
+                )
+            continue
         now = (
             sorted(t.name for t in current.tags.all())
             if field == "tags"
@@ -260,11 +300,31 @@ def conflict_rows(
     return rows
 
 
+def _flatten_custom(current: Customer, submitted: dict[str, Any]) -> dict[str, Any]:
+    """``submitted`` with its custom values as ``custom_fields.<key>`` entries, each in its
+    stored form when it is valid (so "1234.5" and a stored "1234.50" count as the same)."""
+    flat = {f: v for f, v in submitted.items() if f != "custom_fields"}
+    definitions = {f.key: f for f in services.custom_field_definitions(active_only=True)}
+    stored = current.custom_fields or {}
+    for key, raw in (submitted.get("custom_fields") or {}).items():
+        value = raw
+        if key in definitions:
+            with contextlib.suppress(ValidationError):
+                value = custom_fields.clean_value(definitions[key], raw, current=stored.get(key))
+        flat[custom_fields.error_key(key)] = value
+    return flat
+
+
 def keep_current_values(submitted: dict[str, Any], fields: list[str]) -> dict[str, Any]:
     """``submitted`` with the fields the user chose to leave as they are now (after a
     conflict) dropped, so the save keeps the other person's value for them."""
     keep = set(fields)
-    return {f: v for f, v in submitted.items() if f not in keep}
+    kept = {f: v for f, v in submitted.items() if f not in keep}
+    if isinstance(kept.get("custom_fields"), dict):
+        kept["custom_fields"] = {
+            k: v for k, v in kept["custom_fields"].items() if custom_fields.error_key(k) not in keep
+        }
+    return kept
 
 
 # --- list --------------------------------------------------------------------------------
@@ -282,17 +342,27 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     )
     count = selectors.customer_count(user=user, params=params, cap=selectors.COUNT_CAP)
     labels = _labels(LIST_LABELS)
+    custom = services.custom_field_definitions(active_only=True)
+    columns = [f for f in custom if f.show_in_list]
+    column_labels = custom_fields.choice_labels(columns)
     rows = [
         {
             "customer": c,
             "mobile": personal_items(user, c, fields=("mobile",))["mobile"],
             "industry": labels["industry"].get(c.industry, c.industry),
             "category": labels["customer_category"].get(c.category, c.category),
+            "custom": [
+                custom_fields.display_value(
+                    f, (c.custom_fields or {}).get(f.key), column_labels.get(f.key)
+                )
+                for f in columns
+            ],
         }
         for c in page.items
     ]
     context = {
         "rows": rows,
+        "custom_columns": columns,
         "page": page,
         "ordering": ordering,
         "count": count,
@@ -304,7 +374,11 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
     def filter_form() -> dict[str, Any]:
         form = CustomerFilterForm(
-            params, labels=labels, owners=owner_choices(user), tags=tag_names()
+            params,
+            labels=labels,
+            owners=owner_choices(user),
+            tags=tag_names(),
+            custom_fields=custom,
         )
         more = any(params.get(f) for f in form.fields if f not in (*PRIMARY_FILTERS, "q"))
         return {"form": form, "primary_filters": PRIMARY_FILTERS, "more_filters_active": more}
@@ -383,6 +457,11 @@ def _initial(customer: Customer, personal: dict[str, str], full: bool) -> dict[s
     initial["loaded_at"] = timezone.now()
     initial.update({f: (personal[f] if full else "") for f in SENSITIVE_INPUTS})
     initial["tags"] = "，".join(t.name for t in customer.tags.all())
+    initial.update(
+        custom_field_forms.initial_values(
+            services.custom_field_definitions(active_only=True), customer.custom_fields or {}
+        )
+    )
     initial["version"] = customer.version
     return initial
 
@@ -396,9 +475,12 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = CustomerForm(
             initial=_initial(customer, _personal(request.user, customer), full),
             hidden_sensitive=not full,
+            stored_custom=customer.custom_fields,
         )
         return _form_page(request, form, customer=customer, is_edit=True)
-    form = CustomerForm(request.POST, hidden_sensitive=not full)
+    form = CustomerForm(
+        request.POST, hidden_sensitive=not full, stored_custom=customer.custom_fields
+    )
     form.fields["version"].required = True
     problem = conflicts = similar = others = None
     if form.is_valid():
@@ -422,7 +504,9 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
             data = request.POST.copy()
             data["version"] = str(customer.version)
             data["loaded_at"] = timezone.now().isoformat()
-            form = CustomerForm(data, hidden_sensitive=not full)
+            form = CustomerForm(
+                data, hidden_sensitive=not full, stored_custom=customer.custom_fields
+            )
             problem = exc
         except ValidationError as exc:
             _attach_errors(form, exc)
@@ -484,8 +568,16 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "rename": approval_selectors.latest_for("customer", customer.pk, approvals.RENAME),
         "can_resubmit": writable and may_change and customer.review_status == "rejected",
         "merges": merge_selectors.merges_into(user, customer),
+        "custom_items": _custom_items(customer),
     }
     return render(request, "customers/detail.html", context)
+
+
+def _custom_items(customer: Customer) -> list[dict[str, Any]]:
+    fields = services.custom_field_definitions()
+    return custom_fields.detail_items(
+        fields, customer.custom_fields or {}, custom_fields.choice_labels(fields)
+    )
 
 
 @login_required

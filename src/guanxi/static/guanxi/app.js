@@ -83,6 +83,25 @@
     });
   });
 
+  // Export forms post the filters as they are on screen now (htmx may have changed them
+  // since the page loaded): the server-rendered copies are replaced on submit.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-copy-from]")) { return; }
+    var source = document.querySelector(form.dataset.copyFrom);
+    if (!source) { return; }
+    form.querySelectorAll("input[data-copied]").forEach(function (el) { el.remove(); });
+    new FormData(source).forEach(function (value, key) {
+      if (value === "") { return; }
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = key;
+      input.value = value;
+      input.dataset.copied = "";
+      form.appendChild(input);
+    });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-clock]").forEach(startClock);
     document.querySelectorAll("form[data-customer-form]").forEach(applyCustomerType);
