@@ -306,3 +306,10 @@ def test_stale_save_shows_custom_field_conflicts(org, fields, make_customer, cli
     client.post(reverse("customers:edit", args=[customer.pk]), data)
     customer.refresh_from_db()
     assert customer.custom_fields["credit"] == "200.00"
+
+
+def test_out_of_range_ids_in_list_filters_are_422_not_500(org, client_for):
+    client = client_for(org["admin"])
+    for name in ("department_id", "owner_id"):
+        response = client.get(API, {name: "84990112084578172928"})
+        assert response.status_code == 422, name

@@ -16,6 +16,7 @@ from guanxi.customers.search import apply_customer_search
 
 ORDERING_FIELDS = ("id", "created_at", "updated_at", "code", "name")
 DEFAULT_ORDERING = "-id"
+MAX_ID = 2**62
 
 
 def clean_ordering(value: str | None) -> str:
@@ -40,8 +41,13 @@ class CustomerFilter(django_filters.FilterSet):
     source = django_filters.CharFilter(label=_("客户来源"), max_length=32)
     province = django_filters.CharFilter(label=_("省份"), max_length=32)
     city = django_filters.CharFilter(label=_("城市"), max_length=32)
-    owner_id = django_filters.NumberFilter(field_name="owner_id", label=_("负责人"))
-    department_id = django_filters.NumberFilter(field_name="department_id", label=_("部门"))
+    # Bounded: an id beyond 64 bits is a validation error (422), not a database overflow.
+    owner_id = django_filters.NumberFilter(
+        field_name="owner_id", label=_("负责人"), min_value=0, max_value=MAX_ID
+    )
+    department_id = django_filters.NumberFilter(
+        field_name="department_id", label=_("部门"), min_value=0, max_value=MAX_ID
+    )
     tag = django_filters.CharFilter(method="filter_tag", label=_("标签"), max_length=32)
     created_from = django_filters.DateFilter(
         field_name="created_at", lookup_expr="date__gte", label=_("创建日期从")
