@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("guanxi.accounts.api")),
     path("", include("guanxi.accounts.org_api")),
     path("", include("guanxi.customers.merge_api")),  # before customers/<pk>
+    path("", include("guanxi.customers.privacy_api")),  # before customers/<pk>
     path("", include("guanxi.customers.api")),
     path("", include("guanxi.customers.recycle_api")),
     path("", include("guanxi.audit.api")),

@@ -185,6 +185,9 @@ GUANXI_DUPLICATE_NAME_SIMILARITY = env.float("GUANXI_DUPLICATE_NAME_SIMILARITY",
 # Rows one export from a page may hold (beyond it the export is refused, never cut short;
 # `guanxi export` has no cap).
 GUANXI_EXPORT_MAX_ROWS = max(1, env.int("GUANXI_EXPORT_MAX_ROWS", default=100_000))
+# Days a 流失 customer may go without any activity before its personal data is put on the
+# purge list (`guanxi retention_review`) for a data admin to approve; 0 turns the rule off.
+GUANXI_RETENTION_LOST_DAYS = max(0, env.int("GUANXI_RETENTION_LOST_DAYS", default=730))
 
 # --- security: sign-in, lockout, 2FA, passwords, sessions (docs/security.md) ------------
 # Login captcha: "always" | "after_failure" (the username or the IP failed in the window) | "off".

@@ -44,6 +44,7 @@ DEFAULT_ROLES: dict[str, tuple[str, str, list[str] | str, str, str]] = {
             *CUSTOMER_ALL,
             "customers.purge_customer",
             "customers.merge_customer",
+            "customers.handle_privacy_customer",
             *TAG_ALL,
             *DICTIONARY_ALL,
         ],

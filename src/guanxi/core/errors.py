@@ -33,6 +33,7 @@ ERROR_CODES: dict[str, tuple[int, Any]] = {
     "ERR-021": (403, _("同时在线会话数已达上限")),
     "ERR-022": (401, _("会话已超时，请重新登录")),
     "ERR-023": (409, _("该审批申请已处理")),
+    "ERR-024": (409, _("个人信息已清除的客户不可编辑")),
 }
 
 
@@ -65,6 +66,13 @@ class StaleVersion(DomainError):
 
 class PendingReview(DomainError):
     code = "ERR-010"
+
+
+class ErasedRecord(DomainError):
+    """A customer whose personal data was erased (PIPL) keeps its business record but its
+    base information is not edited again: that would need the personal data back."""
+
+    code = "ERR-024"
 
 
 class DeleteRefused(DomainError):

@@ -111,6 +111,8 @@ class Customer(BusinessModel):
     custom_fields = models.JSONField(_("自定义字段"), default=dict, blank=True)
     last_follow_up_at = models.DateTimeField(_("最近跟进时间"), null=True, blank=True)
     search_tokens = models.TextField(blank=True, default="", editable=False)
+    # Set when the personal data was erased (PIPL): the business record stays, anonymised.
+    erased_at = models.DateTimeField(_("个人信息清除时间"), null=True, blank=True, editable=False)
     # Set (with deleted_at) when this record was merged into another; such records stay for
     # inspection, out of the recycle bin, and go when the survivor is purged.
     merged_into = models.ForeignKey(
@@ -137,6 +139,7 @@ class Customer(BusinessModel):
             ("export_customer", _("导出客户")),
             ("purge_customer", _("彻底删除客户")),
             ("merge_customer", _("合并重复客户")),
+            ("handle_privacy_customer", _("处理个人信息请求（导出、匿名化、清除清单）")),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -244,3 +247,95 @@ class CustomerMerge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merged_id} → {self.survivor_id}"
+
+
+class ConsentBasis(models.TextChoices):
+    """The lawful bases of PIPL art. 13 a record of personal data can rest on."""
+
+    CONSENT = "consent", _("个人同意")
+    CONTRACT = "contract", _("订立、履行合同所必需")
+    LEGAL_DUTY = "legal_duty", _("履行法定职责或义务所必需")
+    PUBLIC = "public", _("依法公开的个人信息")
+    OTHER = "other", _("法律、行政法规规定的其他情形")
+
+
+class Consent(models.Model):
+    """The basis on which personal data of a customer (or its contact person) is held: who,
+    on what basis, for which purposes, from which source, when; withdrawn, never deleted."""
+
+    customer = models.ForeignKey(Customer, models.CASCADE, related_name="consents")
+    subject_name = models.CharField(_("个人信息主体"), max_length=64)
+    basis = models.CharField(_("处理依据"), max_length=16, choices=ConsentBasis.choices)
+    scope = models.CharField(_("处理目的与范围"), max_length=255)
+    source = models.CharField(_("取得方式"), max_length=64)
+    evidence = models.CharField(_("凭证"), max_length=255, blank=True)
+    given_at = models.DateTimeField(_("取得时间"))
+    expires_at = models.DateTimeField(_("有效期至"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
+    withdrawn_reason = models.CharField(_("撤回原因"), max_length=255, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("登记人")
+    )
+    recorded_at = models.DateTimeField(_("登记时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("个人信息处理依据")
+        ordering = ["-given_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-given_at"], name="consent_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.subject_name}：{self.get_basis_display()}"
+
+    @property
+    def is_active(self) -> bool:
+        now = timezone.now()
+        return self.withdrawn_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class RetentionStatus(models.TextChoices):
+    PENDING = "pending", _("待审批")
+    APPROVED = "approved", _("已批准")
+    REJECTED = "rejected", _("已驳回")
+
+
+class RetentionList(models.Model):
+    """A purge list: customers whose personal data passed the retention rule, waiting for a
+    data admin's decision. Approving it erases the personal data of the listed customers."""
+
+    rule = models.JSONField(_("规则"), default=dict)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=RetentionStatus.choices, default=RetentionStatus.PENDING
+    )
+    created_at = models.DateTimeField(_("生成时间"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("审批人"),
+    )
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    comment = models.CharField(_("审批意见"), max_length=500, blank=True)
+    erased_count = models.PositiveIntegerField(_("已匿名化"), default=0)
+
+    class Meta:
+        verbose_name = _("个人信息清除清单")
+        ordering = ["-created_at", "-id"]
+
+
+class RetentionCandidate(models.Model):
+    """One customer on a purge list; a data admin may keep it off before approving."""
+
+    retention_list = models.ForeignKey(RetentionList, models.CASCADE, related_name="candidates")
+    customer = models.ForeignKey(Customer, models.CASCADE, related_name="+")
+    last_activity_at = models.DateTimeField(_("最后互动时间"))
+    excluded = models.BooleanField(_("保留"), default=False)
+    erased = models.BooleanField(_("已匿名化"), default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["retention_list", "customer"], name="retention_candidate_unique"
+            )
+        ]

@@ -16,7 +16,7 @@ from guanxi.core.scopes import scope_covers
 from guanxi.customers import search
 from guanxi.customers.filters import CustomerFilter, clean_ordering
 from guanxi.customers.models import Customer, StatusChange, Tag
-from guanxi.customers.validation import SENSITIVE_FIELDS
+from guanxi.customers.validation import PERSONAL_FIELDS, SENSITIVE_FIELDS
 
 COUNT_CAP = 10_000
 
@@ -112,7 +112,8 @@ def customer_status_history(*, customer: Customer) -> QuerySet:
 
 
 # Audited actions on a customer that are not changes to it (the history leaves them out).
-NOT_CHANGES = ("customer.reveal",)
+NOT_CHANGES = ("customer.reveal", "customer.subject_export")
+ERASED_VALUE = "（已清除）"
 
 
 def customer_change_history(*, customer: Customer, limit: int = 200) -> list[AuditEntry]:
@@ -120,7 +121,7 @@ def customer_change_history(*, customer: Customer, limit: int = 200) -> list[Aud
 
     Personal values in the entries were masked when they were written (services.snapshot).
     """
-    return list(
+    entries = list(
         AuditEntry.objects.filter(
             object_type="customer", object_id=str(customer.pk), result="success"
         )
@@ -128,6 +129,24 @@ def customer_change_history(*, customer: Customer, limit: int = 200) -> list[Aud
         .select_related("actor")
         .order_by("-id")[:limit]
     )
+    if customer.erased_at is not None:
+        _redact(entries, customer)
+    return entries
+
+
+def _redact(entries: list[AuditEntry], customer: Customer) -> None:
+    """An erased customer's history shows no personal values (the log itself is append-only
+    and keeps them for its retention period; the pages and the API do not show them)."""
+    personal = set(PERSONAL_FIELDS)
+    if customer.customer_type == "individual":
+        personal |= {"name", "uscc"}
+    for entry in entries:
+        entry.changes = {
+            field: [ERASED_VALUE if value not in (None, "", []) else value for value in pair]
+            if field in personal or field.startswith("custom_fields.")
+            else pair
+            for field, pair in (entry.changes or {}).items()
+        }
 
 
 def customer_changes_since(*, customer: Customer, since: Any) -> list[AuditEntry]:

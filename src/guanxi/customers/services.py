@@ -16,6 +16,7 @@ from guanxi.core import custom_fields, search_keys
 from guanxi.core.errors import (
     DeleteRefused,
     DuplicateRecord,
+    ErasedRecord,
     NotFound,
     PermissionDenied,
     StaleVersion,
@@ -314,6 +315,8 @@ def customer_update(
             if current.version != version:
                 raise StaleVersion(current=current)
             ensure_editable(current)
+            if current.erased_at is not None:
+                raise ErasedRecord()
             fields = custom_field_definitions()
             before = snapshot(current, fields)
             cleaned, custom = _clean(data, fields, current=current)

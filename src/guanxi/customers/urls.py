@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from guanxi.customers import merge_views, recycle_views, views
+from guanxi.customers import merge_views, privacy_views, recycle_views, views
 
 app_name = "customers"
 urlpatterns = [
@@ -21,4 +21,10 @@ urlpatterns = [
     path("recycle/", recycle_views.recycle_bin, name="recycle_bin"),
     path("recycle/<int:pk>/restore/", recycle_views.recycle_restore, name="recycle_restore"),
     path("recycle/<int:pk>/purge/", recycle_views.recycle_purge, name="recycle_purge"),
+    path("<int:pk>/consents/new/", privacy_views.consent_new, name="consent_new"),
+    path("consents/<int:pk>/withdraw/", privacy_views.consent_withdraw, name="consent_withdraw"),
+    path("<int:pk>/personal-data/", privacy_views.personal_data_export, name="personal_data"),
+    path("<int:pk>/erase/", privacy_views.customer_erase, name="erase"),
+    path("retention/", privacy_views.retention_lists, name="retention_lists"),
+    path("retention/<int:pk>/", privacy_views.retention_detail, name="retention_detail"),
 ]

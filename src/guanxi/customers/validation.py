@@ -46,6 +46,9 @@ EDITABLE_FIELDS = (
     "owner_id",
 )
 SENSITIVE_FIELDS = ("mobile", "phone", "email", "uscc", "id_number")
+# What erasure (customers.privacy) blanks on every customer; an individual's name and USCC go
+# too, and so do text and date custom values.
+PERSONAL_FIELDS = ("contact_name", "mobile", "phone", "email", "id_number", "address", "notes")
 DICTIONARY_FIELDS = {
     "industry": "industry",
     "category": "customer_category",

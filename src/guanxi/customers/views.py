@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from guanxi.accounts.models import Department, User
+from guanxi.audit.actions import action_label
 from guanxi.audit.models import AuditEntry
 from guanxi.audit.page_guard import require_page_perm
 from guanxi.audit.services import RequestMeta
@@ -43,6 +44,7 @@ from guanxi.customers.forms import (
     tag_names,
 )
 from guanxi.customers.models import Customer
+from guanxi.customers.privacy import PRIVACY_PERM
 from guanxi.customers.validation import DICTIONARY_FIELDS
 from guanxi.workflow import approval_selectors
 
@@ -251,7 +253,7 @@ def change_history_rows(
         rows.append(
             {
                 "entry": entry,
-                "action": ACTION_LABELS.get(entry.action, entry.action),
+                "action": ACTION_LABELS.get(entry.action) or action_label(entry.action),
                 "changes": changes,
             }
         )
@@ -569,6 +571,9 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_resubmit": writable and may_change and customer.review_status == "rejected",
         "merges": merge_selectors.merges_into(user, customer),
         "custom_items": _custom_items(customer),
+        "consents": list(customer.consents.all()),
+        "can_record_consent": writable and may_change,
+        "can_privacy": user.has_perm(PRIVACY_PERM),
     }
     return render(request, "customers/detail.html", context)
 

@@ -44,3 +44,20 @@ def admins() -> list[Any]:
         .filter(is_active=True, status=UserStatus.ACTIVE)
         .distinct()
     )
+
+
+def holders(perm: str) -> list[Any]:
+    """Active users whose roles grant ``perm`` (``app_label.codename``): who a job's
+    to-do for that duty goes to."""
+    from guanxi.accounts.choices import UserStatus
+    from guanxi.accounts.models import User
+
+    app_label, codename = perm.split(".", 1)
+    return list(
+        User.objects.filter(
+            is_active=True,
+            status=UserStatus.ACTIVE,
+            roles__permissions__codename=codename,
+            roles__permissions__content_type__app_label=app_label,
+        ).distinct()
+    )

@@ -2,16 +2,10 @@
 
 from django.db import migrations, models
 
+from guanxi.core.migration_ops import grant_to_roles, reinstall_customer_search
+
 GIN_INDEX = "customers_customer_custom_fields_gin"
 NEW_GRANTS = {"admin": ("add_customfield", "change_customfield", "view_customfield")}
-
-
-def reinstall_search(apps, schema_editor):
-    """SQLite rebuilds the table to add a column with a default, which drops the full-text
-    triggers; put them back (idempotent on PostgreSQL, whose GIN index survives)."""
-    from guanxi.customers import search
-
-    search.install()
 
 
 def index_custom_fields(apps, schema_editor):
@@ -31,18 +25,7 @@ def drop_index(apps, schema_editor):
 def grant_new_permissions(apps, schema_editor):
     """Default roles are seeded once; an admin role that exists already gets the custom
     field permissions added since."""
-    from django.contrib.auth.management import create_permissions
-
-    config = apps.get_app_config("core")
-    config.models_module = True
-    create_permissions(config, apps=apps, verbosity=0)
-    config.models_module = None
-    Permission = apps.get_model("auth", "Permission")
-    Role = apps.get_model("accounts", "Role")
-    for code, codenames in NEW_GRANTS.items():
-        perms = Permission.objects.filter(content_type__app_label="core", codename__in=codenames)
-        for role in Role.objects.filter(code=code):
-            role.permissions.add(*perms)
+    grant_to_roles(apps, "core", NEW_GRANTS)
 
 
 class Migration(migrations.Migration):
@@ -57,7 +40,7 @@ class Migration(migrations.Migration):
             name="custom_fields",
             field=models.JSONField(blank=True, default=dict, verbose_name="自定义字段"),
         ),
-        migrations.RunPython(reinstall_search, migrations.RunPython.noop),
+        migrations.RunPython(reinstall_customer_search, migrations.RunPython.noop),
         migrations.RunPython(index_custom_fields, drop_index),
         migrations.RunPython(grant_new_permissions, migrations.RunPython.noop),
     ]
