@@ -188,6 +188,8 @@ GUANXI_EXPORT_MAX_ROWS = max(1, env.int("GUANXI_EXPORT_MAX_ROWS", default=100_00
 # Days a 流失 customer may go without any activity before its personal data is put on the
 # purge list (`guanxi retention_review`) for a data admin to approve; 0 turns the rule off.
 GUANXI_RETENTION_LOST_DAYS = max(0, env.int("GUANXI_RETENTION_LOST_DAYS", default=730))
+# Share of the live customers `guanxi quality_sample` draws into a monthly quality check.
+GUANXI_QUALITY_SAMPLE_RATE = env.float("GUANXI_QUALITY_SAMPLE_RATE", default=0.1)
 
 # --- security: sign-in, lockout, 2FA, passwords, sessions (docs/security.md) ------------
 # Login captcha: "always" | "after_failure" (the username or the IP failed in the window) | "off".

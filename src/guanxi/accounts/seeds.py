@@ -45,6 +45,7 @@ DEFAULT_ROLES: dict[str, tuple[str, str, list[str] | str, str, str]] = {
             "customers.purge_customer",
             "customers.merge_customer",
             "customers.handle_privacy_customer",
+            "customers.verify_customer",
             *TAG_ALL,
             *DICTIONARY_ALL,
         ],

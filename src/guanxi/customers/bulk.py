@@ -25,6 +25,7 @@ from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.codes import reserve_customer_codes
 from guanxi.customers.name_keys import sync_name_keys
 from guanxi.customers.name_match import name_core
+from guanxi.customers.quality_score import completeness
 
 COLUMNS = (
     "code",
@@ -57,6 +58,7 @@ COLUMNS = (
     "notes",
     "search_tokens",
     "custom_fields",
+    "completeness",
     "created_at",
     "updated_at",
     "created_by_id",
@@ -111,6 +113,7 @@ def prepare_row(
             *custom_fields.search_texts(custom_field_definitions, custom),
         ),
         "custom_fields": connection.ops.adapt_json_value(custom, None),
+        "completeness": completeness(values),
         "created_at": created_at,
         "updated_at": created_at,
         "created_by_id": actor_id,

@@ -111,6 +111,8 @@ class Customer(BusinessModel):
     custom_fields = models.JSONField(_("自定义字段"), default=dict, blank=True)
     last_follow_up_at = models.DateTimeField(_("最近跟进时间"), null=True, blank=True)
     search_tokens = models.TextField(blank=True, default="", editable=False)
+    # Share of the expected fields filled, 0–100 (customers.quality), kept by the services.
+    completeness = models.PositiveSmallIntegerField(_("完整度"), default=0, editable=False)
     # Set when the personal data was erased (PIPL): the business record stays, anonymised.
     erased_at = models.DateTimeField(_("个人信息清除时间"), null=True, blank=True, editable=False)
     # Set (with deleted_at) when this record was merged into another; such records stay for
@@ -140,6 +142,7 @@ class Customer(BusinessModel):
             ("purge_customer", _("彻底删除客户")),
             ("merge_customer", _("合并重复客户")),
             ("handle_privacy_customer", _("处理个人信息请求（导出、匿名化、清除清单）")),
+            ("verify_customer", _("数据质量核查")),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -163,6 +166,7 @@ class Customer(BusinessModel):
             models.Index(fields=["deleted_at"], name="cust_deleted_idx"),
             models.Index(fields=["name", "id"], name="cust_name_idx"),
             models.Index(fields=["name_core"], name="cust_name_core_idx"),
+            models.Index(fields=["completeness"], name="cust_completeness_idx"),
         ]
 
     def __str__(self) -> str:
@@ -339,3 +343,48 @@ class RetentionCandidate(models.Model):
                 fields=["retention_list", "customer"], name="retention_candidate_unique"
             )
         ]
+
+
+class QualityCheck(models.Model):
+    """One sampling round of the data-quality check: a share of the live customers drawn at
+    random for data admins to verify against reality."""
+
+    created_at = models.DateTimeField(_("抽样时间"), default=timezone.now)
+    sample_rate = models.FloatField(_("抽样比例"))
+    population = models.PositiveIntegerField(_("客户总数"))
+
+    class Meta:
+        verbose_name = _("数据质量核查")
+        ordering = ["-created_at", "-id"]
+
+
+class QualityStatus(models.TextChoices):
+    PENDING = "pending", _("待核实")
+    VERIFIED = "verified", _("核实无误")
+    CORRECTED = "corrected", _("已更正")
+
+
+class QualityItem(models.Model):
+    """One sampled customer and what the data admin found."""
+
+    check_round = models.ForeignKey(QualityCheck, models.CASCADE, related_name="items")
+    customer = models.ForeignKey(Customer, models.CASCADE, related_name="+")
+    status = models.CharField(
+        _("核查结果"), max_length=16, choices=QualityStatus.choices, default=QualityStatus.PENDING
+    )
+    note = models.CharField(_("说明"), max_length=255, blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("核查人"),
+    )
+    checked_at = models.DateTimeField(_("核查时间"), null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["check_round", "customer"], name="quality_item_unique")
+        ]
+        indexes = [models.Index(fields=["check_round", "status", "id"], name="quality_item_idx")]

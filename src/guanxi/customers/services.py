@@ -39,6 +39,7 @@ from guanxi.customers.choices import CustomerStatus, ReviewStatus
 from guanxi.customers.codes import next_customer_code
 from guanxi.customers.models import Customer, CustomerTag, StatusChange, Tag
 from guanxi.customers.name_keys import sync_name_keys
+from guanxi.customers.quality_score import COMPLETENESS_FIELDS, completeness
 from guanxi.customers.validation import (
     EDITABLE_FIELDS,
     SENSITIVE_FIELDS,
@@ -90,6 +91,7 @@ def refresh_derived(customer: Customer, fields: list[CustomField] | None = None)
     customer.name_core = name_match.name_core(customer.name)
     if fields is None:
         fields = custom_field_definitions(active_only=True)
+    customer.completeness = completeness({f: getattr(customer, f) for f in COMPLETENESS_FIELDS})
     customer.search_tokens = search_keys.document_tokens(
         customer.name,
         customer.contact_name,

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from guanxi.customers import merge_views, privacy_views, recycle_views, views
+from guanxi.customers import merge_views, privacy_views, quality_views, recycle_views, views
 
 app_name = "customers"
 urlpatterns = [
@@ -27,4 +27,7 @@ urlpatterns = [
     path("<int:pk>/erase/", privacy_views.customer_erase, name="erase"),
     path("retention/", privacy_views.retention_lists, name="retention_lists"),
     path("retention/<int:pk>/", privacy_views.retention_detail, name="retention_detail"),
+    path("quality/", quality_views.quality_overview, name="quality"),
+    path("quality/checks/<int:pk>/", quality_views.quality_check, name="quality_check"),
+    path("quality/items/<int:pk>/", quality_views.quality_mark, name="quality_mark"),
 ]
