@@ -49,10 +49,12 @@ bench: bench-sqlite bench-postgres
 bench-sqlite: install
 	$(BIN)/python bench/bench_customers.py --db sqlite --rows $${ROWS:-1000000}
 	$(BIN)/python bench/bench_duplicates.py --db sqlite --rows $${ROWS:-1000000}
+	$(BIN)/python bench/bench_governance.py --db sqlite --rows $${ROWS:-1000000}
 
 bench-postgres: install
 	$(BIN)/python bench/bench_customers.py --db postgres --rows $${ROWS:-1000000}
 	$(BIN)/python bench/bench_duplicates.py --db postgres --rows $${ROWS:-1000000}
+	$(BIN)/python bench/bench_governance.py --db postgres --rows $${ROWS:-1000000}
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
