@@ -190,6 +190,8 @@ GUANXI_EXPORT_MAX_ROWS = max(1, env.int("GUANXI_EXPORT_MAX_ROWS", default=100_00
 GUANXI_RETENTION_LOST_DAYS = max(0, env.int("GUANXI_RETENTION_LOST_DAYS", default=730))
 # Share of the live customers `guanxi quality_sample` draws into a monthly quality check.
 GUANXI_QUALITY_SAMPLE_RATE = env.float("GUANXI_QUALITY_SAMPLE_RATE", default=0.1)
+# How long the 数据质量 page's numbers are kept before they are counted again (per scope).
+GUANXI_QUALITY_OVERVIEW_SECONDS = max(0, env.int("GUANXI_QUALITY_OVERVIEW_SECONDS", default=600))
 
 # --- security: sign-in, lockout, 2FA, passwords, sessions (docs/security.md) ------------
 # Login captcha: "always" | "after_failure" (the username or the IP failed in the window) | "off".

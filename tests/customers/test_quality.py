@@ -127,3 +127,16 @@ def test_overview_numbers_equal_direct_counts_in_scope(org, make_customer, clien
     # A manager without the permission is refused; the data is never computed for them.
     with pytest.raises(PermissionDenied):
         quality.overview(org["manager"])
+
+
+def test_page_numbers_are_kept_for_a_while_and_refresh_on_request(org, make_customer, client_for):
+    make_customer(org["rep_a"])
+    client = client_for(org["data_admin"])
+    url = reverse("customers:quality")
+    assert 'data-testid="q-count">1<' in client.get(url).content.decode()
+    make_customer(org["rep_a"])
+    assert 'data-testid="q-count">1<' in client.get(url).content.decode()  # kept
+    assert 'data-testid="q-count">2<' in client.get(url + "?refresh=1").content.decode()
+    # The unverified count is always current.
+    quality.sample(1)
+    assert 'data-testid="q-unverified">2<' in client.get(url).content.decode()

@@ -154,15 +154,39 @@ def overview(user: Any) -> dict[str, Any]:
         label: live.exclude(**{key: ""}).values(key).annotate(n=Count("id")).filter(n__gt=1).count()
         for key, label in REPORT_KEYS.items()
     }
-    pending = QualityItem.objects.filter(status=QualityStatus.PENDING).count()
     return {
         "count": totals["count"],
         "average": round(average, 1),
-        "bands": [(label, totals[f"band_{low}"]) for low, _high, label in BANDS],
-        "missing": [(label, totals[f"missing_{key}"]) for key, (label, _c) in MISSING.items()],
-        "duplicates": duplicates,
-        "unverified": pending,
+        "bands": [(str(label), totals[f"band_{low}"]) for low, _high, label in BANDS],
+        "missing": [(str(label), totals[f"missing_{key}"]) for key, (label, _c) in MISSING.items()],
+        "duplicates": {str(label): n for label, n in duplicates.items()},
+        "unverified": unverified(),
+        "computed_at": timezone.now(),
     }
+
+
+def unverified() -> int:
+    return QualityItem.objects.filter(status=QualityStatus.PENDING).count()
+
+
+def cached_overview(user: Any, *, refresh: bool = False) -> dict[str, Any]:
+    """:func:`overview`, kept ``GUANXI_QUALITY_OVERVIEW_SECONDS`` per scope and language:
+    at a million customers the duplicate and completeness aggregates take seconds, and the
+    numbers move slowly. ``refresh`` recomputes; the unverified count is always current."""
+    from django.core.cache import cache
+    from django.utils.translation import get_language
+
+    from guanxi.core.scopes import ALL, effective_scope
+
+    require_perm(user, VERIFY_PERM)
+    scope = effective_scope(user, "view", Customer.scope_object_type)
+    key = f"guanxi:quality-overview:{'all' if scope == ALL else user.pk}:{get_language()}"
+    numbers = None if refresh else cache.get(key)
+    if numbers is None:
+        numbers = overview(user)
+        seconds = int(getattr(settings, "GUANXI_QUALITY_OVERVIEW_SECONDS", 600))
+        cache.set(key, numbers, seconds)
+    return {**numbers, "unverified": unverified()}
 
 
 def check_counts(check_ids: list[int]) -> dict[int, dict[str, int]]:

@@ -34,7 +34,9 @@ def quality_overview(request: HttpRequest) -> HttpResponse:
     checks = list(QualityCheck.objects.order_by("-created_at", "-id")[:24])
     counts = quality.check_counts([c.pk for c in checks])
     context = {
-        "overview": quality.overview(request.user),
+        "overview": quality.cached_overview(
+            request.user, refresh=request.GET.get("refresh") == "1"
+        ),
         "checks": [(c, counts.get(c.pk, {})) for c in checks],
         "sample_rate": quality.sample_rate(),
     }
