@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -214,7 +215,11 @@ def _guard_privacy(request: HttpRequest) -> None:
 @require_GET
 def retention_lists(request: HttpRequest) -> HttpResponse:
     _guard_privacy(request)
-    lists = RetentionList.objects.select_related("decided_by").order_by("-created_at", "-id")
+    lists = (
+        RetentionList.objects.select_related("decided_by")
+        .annotate(candidate_count=Count("candidates"))  # one query, not one per row
+        .order_by("-created_at", "-id")
+    )
     context = {"lists": lists[:100], "idle_days": privacy.retention_idle_days()}
     return render(request, "customers/retention_lists.html", context)
 

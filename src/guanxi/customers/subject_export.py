@@ -22,30 +22,15 @@ from guanxi.customers import selectors
 from guanxi.customers.models import Customer, CustomerMerge
 from guanxi.customers.privacy import PRIVACY_PERM
 from guanxi.customers.services import custom_field_definitions
-from guanxi.customers.validation import DICTIONARY_FIELDS
+from guanxi.customers.validation import DICTIONARY_FIELDS, EDITABLE_FIELDS
 from guanxi.dataio import tables
 
 FORMATS = ("json", "xlsx")
 MSG_FORMAT = gettext_lazy("导出格式只能是 json 或 xlsx")
+# Every field a user edits (customers.validation) plus what the system keeps about them.
 RECORD_FIELDS = (
     "code",
-    "name",
-    "customer_type",
-    "contact_name",
-    "mobile",
-    "phone",
-    "email",
-    "uscc",
-    "id_number",
-    "province",
-    "city",
-    "district",
-    "address",
-    "industry",
-    "category",
-    "source",
-    "status",
-    "notes",
+    *(f for f in EDITABLE_FIELDS if f not in ("tags", "owner_id")),
     "created_at",
     "updated_at",
     "last_follow_up_at",
