@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
@@ -104,8 +105,18 @@ def entry_digest(entry: AuditEntry) -> str:
     return digest_values({name: getattr(entry, name) for name in HASHED_FIELDS})
 
 
+# A JSON "\u0000" escape not itself escaped (an even run of backslashes before it).
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+    """``value`` as plain JSON data that every database stores: PostgreSQL's jsonb refuses
+    NUL characters and UTF-8 refuses lone surrogates, and refused input (a refusal is
+    audited with what was sent) must never turn into a failed audit write."""
+    text = json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
+    text = _NUL_ESCAPE.sub(r"\1\\ufffd", text)
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return json.loads(text)
 
 
 def audit_record(
