@@ -110,6 +110,8 @@ class Customer(BusinessModel):
     # Values of admin-defined fields (core.CustomField), key → value; see core.custom_fields.
     custom_fields = models.JSONField(_("自定义字段"), default=dict, blank=True)
     last_follow_up_at = models.DateTimeField(_("最近跟进时间"), null=True, blank=True)
+    # The next step of the latest follow-up (customers.follow_ups keeps it current).
+    next_follow_up_at = models.DateTimeField(_("下次跟进时间"), null=True, blank=True)
     search_tokens = models.TextField(blank=True, default="", editable=False)
     # Share of the expected fields filled, 0–100 (customers.quality), kept by the services.
     completeness = models.PositiveSmallIntegerField(_("完整度"), default=0, editable=False)
@@ -167,6 +169,8 @@ class Customer(BusinessModel):
             models.Index(fields=["name", "id"], name="cust_name_idx"),
             models.Index(fields=["name_core"], name="cust_name_core_idx"),
             models.Index(fields=["completeness"], name="cust_completeness_idx"),
+            models.Index(fields=["owner", "next_follow_up_at"], name="cust_owner_next_idx"),
+            models.Index(fields=["last_follow_up_at"], name="cust_last_follow_idx"),
         ]
 
     def __str__(self) -> str:
@@ -194,6 +198,12 @@ class CustomerTag(models.Model):
 
     customer = models.ForeignKey(Customer, models.CASCADE)
     tag = models.ForeignKey(Tag, models.CASCADE)
+    # Set when a tag rule put the tag on (customers.tag_rules); such tags come and go with
+    # the rule's conditions, manual ones (rule empty) stay until a user removes them.
+    rule = models.ForeignKey(
+        "TagRule", models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("规则")
+    )
+    tagged_at = models.DateTimeField(_("打标时间"), default=timezone.now)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["customer", "tag"], name="custtag_unique")]
@@ -388,3 +398,211 @@ class QualityItem(models.Model):
             models.UniqueConstraint(fields=["check_round", "customer"], name="quality_item_unique")
         ]
         indexes = [models.Index(fields=["check_round", "status", "id"], name="quality_item_idx")]
+
+
+# --- the relationship around a customer (contacts, follow-ups, interactions) -------------
+# Each follows its customer's data scope: the scope paths run through ``customer``.
+
+
+class Contact(BusinessModel):
+    """A person at a customer (联系人); one live contact per customer may be primary.
+
+    Personal fields are encrypted with a blind index each (exact phone/e-mail search and
+    duplicate checks); ``birthday_md`` ("MM-DD") lets the birthday reminder use an index.
+    """
+
+    customer = models.ForeignKey(
+        Customer, models.CASCADE, related_name="contacts", verbose_name=_("客户")
+    )
+    name = models.CharField(_("姓名"), max_length=64)
+    title = models.CharField(_("职务"), max_length=64, blank=True)
+    department_name = models.CharField(_("部门"), max_length=64, blank=True)
+    mobile = EncryptedTextField(_("手机号"), blind_index_field="mobile_bidx", purpose="mobile")
+    mobile_bidx = models.CharField(max_length=32, blank=True, default="", editable=False)
+    phone = EncryptedTextField(_("固定电话"), blind_index_field="phone_bidx", purpose="phone")
+    phone_bidx = models.CharField(max_length=32, blank=True, default="", editable=False)
+    email = EncryptedTextField(_("邮箱"), blind_index_field="email_bidx", purpose="email")
+    email_bidx = models.CharField(max_length=32, blank=True, default="", editable=False)
+    wechat = EncryptedTextField(_("微信号"), blind_index_field="wechat_bidx", purpose="wechat")
+    wechat_bidx = models.CharField(max_length=32, blank=True, default="", editable=False)
+    birthday = models.DateField(_("生日"), null=True, blank=True)
+    birthday_md = models.CharField(max_length=5, blank=True, default="", editable=False)
+    notes = models.TextField(_("备注"), blank=True)
+    is_primary = models.BooleanField(_("主要联系人"), default=False)
+    # Name, full pinyin and initials, lower-case, space-separated (customers.contacts).
+    search_tokens = models.TextField(blank=True, default="", editable=False)
+
+    objects = ScopedQuerySet.as_manager()
+
+    scope_owner_field = "customer__owner"
+    scope_department_field = "customer__department"
+    scope_object_type = "customer"
+
+    class Meta:
+        verbose_name = _("联系人")
+        verbose_name_plural = _("联系人")
+        ordering = ["-is_primary", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(is_primary=True, deleted_at__isnull=True),
+                name="contact_one_primary",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-is_primary", "id"], name="contact_customer_idx"),
+            models.Index(fields=["mobile_bidx"], name="contact_mobile_bidx"),
+            models.Index(fields=["phone_bidx"], name="contact_phone_bidx"),
+            models.Index(fields=["email_bidx"], name="contact_email_bidx"),
+            models.Index(fields=["wechat_bidx"], name="contact_wechat_bidx"),
+            models.Index(fields=["birthday_md"], name="contact_birthday_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FollowUp(BusinessModel):
+    """One follow-up (跟进记录): how, with whom, what came of it and the next step.
+
+    ``owner`` is who followed up (跟进人). The customer keeps ``last_follow_up_at`` and
+    ``next_follow_up_at`` of its latest follow-up current (customers.follow_ups).
+    """
+
+    customer = models.ForeignKey(
+        Customer, models.CASCADE, related_name="follow_ups", verbose_name=_("客户")
+    )
+    contact = models.ForeignKey(
+        Contact,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+        verbose_name=_("联系人"),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("跟进人")
+    )
+    method = models.CharField(_("跟进方式"), max_length=32)
+    result = models.CharField(_("跟进结果"), max_length=32, blank=True)
+    content = models.TextField(_("跟进内容"))
+    followed_at = models.DateTimeField(_("跟进时间"), default=timezone.now)
+    next_follow_up_at = models.DateTimeField(_("下次跟进时间"), null=True, blank=True)
+    next_plan = models.CharField(_("下次跟进计划"), max_length=255, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    scope_owner_field = "customer__owner"
+    scope_department_field = "customer__department"
+    scope_object_type = "customer"
+
+    class Meta:
+        verbose_name = _("跟进记录")
+        verbose_name_plural = _("跟进记录")
+        ordering = ["-followed_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-followed_at", "-id"], name="followup_customer_idx"),
+            models.Index(fields=["owner", "-followed_at"], name="followup_owner_idx"),
+            models.Index(fields=["next_follow_up_at"], name="followup_next_idx"),
+            models.Index(fields=["-followed_at", "-id"], name="followup_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.followed_at:%Y-%m-%d}"
+
+
+class Interaction(BusinessModel):
+    """An interaction recorded by hand (活动参与, 投诉咨询, 订单下单, ...): a timeline entry
+    that is neither a follow-up nor generated by another module."""
+
+    customer = models.ForeignKey(
+        Customer, models.CASCADE, related_name="interactions", verbose_name=_("客户")
+    )
+    kind = models.CharField(_("互动类型"), max_length=32)
+    subject = models.CharField(_("主题"), max_length=128)
+    details = models.TextField(_("详情"), blank=True)
+    occurred_at = models.DateTimeField(_("发生时间"), default=timezone.now)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("经办人")
+    )
+
+    objects = ScopedQuerySet.as_manager()
+
+    scope_owner_field = "customer__owner"
+    scope_department_field = "customer__department"
+    scope_object_type = "customer"
+
+    class Meta:
+        verbose_name = _("互动记录")
+        verbose_name_plural = _("互动记录")
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["customer", "-occurred_at", "-id"], name="interaction_customer_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class TagRule(models.Model):
+    """A rule that tags customers automatically (高价值客户, 流失风险, ...).
+
+    ``conditions`` is a list of {"field", "op", "value"} on customer fields and on aggregates
+    (total order amount, days since last follow-up, complaints, ...), all of which must hold;
+    customers.tag_rules evaluates it when data changes and nightly.
+    """
+
+    tag = models.ForeignKey(Tag, models.CASCADE, related_name="rules", verbose_name=_("标签"))
+    name = models.CharField(_("规则名称"), max_length=64, unique=True)
+    description = models.CharField(_("说明"), max_length=255, blank=True)
+    conditions = models.JSONField(_("条件"), default=list)
+    enabled = models.BooleanField(_("启用"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("创建人"),
+    )
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    updated_at = models.DateTimeField(_("更新时间"), default=timezone.now)
+    last_run_at = models.DateTimeField(_("最近执行"), null=True, blank=True)
+    last_run_count = models.PositiveIntegerField(_("命中客户数"), default=0)
+
+    class Meta:
+        verbose_name = _("标签规则")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Segment(models.Model):
+    """A saved customer filter (客户分群): the customer list's query parameters, personal or
+    shared; the list, exports and campaigns apply it with the viewer's own data scope."""
+
+    name = models.CharField(_("分群名称"), max_length=64)
+    description = models.CharField(_("说明"), max_length=255, blank=True)
+    # The customer list's filter parameters (customers.filters.CustomerFilter), as sent.
+    params = models.JSONField(_("筛选条件"), default=dict)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="segments", verbose_name=_("创建人")
+    )
+    shared = models.BooleanField(_("共享"), default=False)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    updated_at = models.DateTimeField(_("更新时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("客户分群")
+        verbose_name_plural = _("客户分群")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="segment_owner_name_unique")
+        ]
+        indexes = [models.Index(fields=["shared", "name"], name="segment_shared_idx")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.core.models import ScopedQuerySet
+
 
 class NotificationLevel(models.TextChoices):
     INFO = "info", _("通知")
@@ -166,3 +168,145 @@ class ApprovalTask(models.Model):
         indexes = [
             models.Index(fields=["approver", "is_open", "-request"], name="approval_inbox_idx")
         ]
+
+
+# --- tasks and reminders ----------------------------------------------------------------
+
+
+class TaskPriority(models.TextChoices):
+    LOW = "low", _("低")
+    NORMAL = "normal", _("中")
+    HIGH = "high", _("高")
+    URGENT = "urgent", _("紧急")
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("待办")
+    DONE = "done", _("已完成")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class Task(models.Model):
+    """A to-do for one user (待办任务), by hand or from a reminder rule; may name a customer.
+
+    Scoped like other business rows: the assignee is the owner, the assignee's department
+    the department, so a manager sees the team's tasks.
+    """
+
+    title = models.CharField(_("任务"), max_length=200)
+    description = models.TextField(_("说明"), blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="tasks", verbose_name=_("负责人")
+    )
+    department = models.ForeignKey(
+        "accounts.Department",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("所属部门"),
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="tasks",
+        verbose_name=_("客户"),
+    )
+    due_at = models.DateTimeField(_("截止时间"))
+    priority = models.CharField(
+        _("优先级"), max_length=8, choices=TaskPriority.choices, default=TaskPriority.NORMAL
+    )
+    status = models.CharField(
+        _("状态"), max_length=12, choices=TaskStatus.choices, default=TaskStatus.OPEN
+    )
+    # The reminder rule that made it ("" for tasks made by hand).
+    rule = models.CharField(_("来源规则"), max_length=32, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("创建人"),
+    )
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("完成人"),
+    )
+    version = models.PositiveIntegerField(_("版本"), default=1)
+
+    objects = ScopedQuerySet.as_manager()
+
+    scope_owner_field = "assignee"
+    scope_department_field = "department"
+    scope_object_type = "task"
+
+    class Meta:
+        verbose_name = _("任务")
+        verbose_name_plural = _("任务")
+        ordering = ["status", "due_at", "id"]
+        indexes = [
+            models.Index(fields=["assignee", "status", "due_at"], name="task_assignee_idx"),
+            models.Index(fields=["customer", "status"], name="task_customer_idx"),
+            models.Index(fields=["department", "status", "due_at"], name="task_dept_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ReminderRule(models.Model):
+    """A reminder rule admins switch and tune under 系统设置 (workflow.reminders holds the
+    code that finds what is due for each ``code``)."""
+
+    code = models.CharField(_("规则代码"), max_length=32, unique=True)
+    name = models.CharField(_("规则名称"), max_length=64)
+    enabled = models.BooleanField(_("启用"), default=True)
+    # Rule parameters, e.g. {"days": 3} for 客户超过 N 天未跟进.
+    params = models.JSONField(_("参数"), default=dict, blank=True)
+    make_task = models.BooleanField(_("生成待办"), default=True)
+    send_email = models.BooleanField(_("发送邮件"), default=False)
+    updated_at = models.DateTimeField(_("更新时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("提醒规则")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Reminder(models.Model):
+    """One reminder fired: the unique key (rule, subject, period, recipient) makes a rule fire
+    once per period however many workers evaluate it at the same time."""
+
+    rule = models.CharField(_("规则"), max_length=32)
+    # What it is about, e.g. "customer:42" or "contact:7".
+    subject = models.CharField(_("对象"), max_length=64)
+    # The period it fired for, e.g. "2026-11-24".
+    period = models.CharField(_("周期"), max_length=16)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="+", verbose_name=_("接收人")
+    )
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+    task = models.ForeignKey(Task, models.SET_NULL, null=True, blank=True, related_name="+")
+    notification = models.ForeignKey(
+        Notification, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("提醒记录")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "subject", "period", "recipient"], name="reminder_once"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"], name="reminder_created_idx")]
