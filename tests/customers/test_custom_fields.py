@@ -313,3 +313,38 @@ def test_out_of_range_ids_in_list_filters_are_422_not_500(org, client_for):
     for name in ("department_id", "owner_id"):
         response = client.get(API, {name: "84990112084578172928"})
         assert response.status_code == 422, name
+
+
+def test_a_list_request_reads_the_definitions_once(org, fields, make_customer, client_for):
+    """The list builds several filtersets (search windows, the count) and searches the
+    custom text: the definitions come from the database once per request, and a change
+    made by an earlier request is seen by the next one."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_customer(org["admin"], name="深圳定义读取测试有限公司")
+    client = client_for(org["admin"])
+
+    def definition_reads(url: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return sum('"core_customfield"' in q["sql"] for q in ctx.captured_queries)
+
+    assert definition_reads(f"{LIST}?q=定义读取&cf_staff__from=1") == 1
+
+
+def test_a_field_saved_during_a_request_is_seen_by_the_same_request(org, fields, rf):
+    from guanxi.core.custom_fields import definitions
+    from guanxi.core.request_memo import RequestMemoMiddleware
+
+    seen: list[list[str]] = []
+
+    def view(request):
+        seen.append([f.label for f in definitions("customer")])
+        custom_field_update(actor=org["admin"], field=fields["staff"], data={"label": "员工数"})
+        seen.append([f.label for f in definitions("customer")])
+        return None
+
+    RequestMemoMiddleware(view)(rf.get("/"))
+    assert "员工人数" in seen[0] and "员工数" not in seen[0]
+    assert "员工数" in seen[1]

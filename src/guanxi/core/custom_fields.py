@@ -18,6 +18,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.core import request_memo
 from guanxi.core.dictionaries import dictionary_choices, dictionary_labels
 from guanxi.core.field_errors import FieldErrors
 from guanxi.core.models import CustomField, CustomFieldType
@@ -32,6 +33,7 @@ NUMBER_DIGITS = 15
 NUMBER_PLACES = 6
 MONEY_LIMIT = Decimal("1e13")
 PREFIX = "custom_fields."
+MEMO_KEY = "custom_fields"
 
 MSG_REQUIRED = _("此项为必填项")
 MSG_UNKNOWN = _("未知或已停用的自定义字段：%(keys)s")
@@ -52,11 +54,22 @@ _DATE_CN = re.compile(r"(\d{4})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\
 
 
 def definitions(object_type: str, *, active_only: bool = True) -> list[CustomField]:
-    """The fields of ``object_type`` in display order (one query)."""
-    fields = CustomField.objects.filter(object_type=object_type).select_related("dictionary")
-    if active_only:
-        fields = fields.filter(is_active=True)
-    return list(fields.order_by("sort", "id"))
+    """The fields of ``object_type`` in display order (one query per request: a list page
+    builds several filtersets and each asks; core.request_memo)."""
+
+    def read() -> list[CustomField]:
+        fields = CustomField.objects.filter(object_type=object_type).select_related("dictionary")
+        if active_only:
+            fields = fields.filter(is_active=True)
+        return list(fields.order_by("sort", "id"))
+
+    return list(request_memo.remembered((MEMO_KEY, object_type, active_only), read))
+
+
+def forget_definitions(**_: Any) -> None:
+    """Connected to CustomField saves and deletes: the request that changed a field reads
+    the definitions afresh."""
+    request_memo.forget(MEMO_KEY)
 
 
 def error_key(key: str) -> str:
