@@ -6,6 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+WORKER_LOG ?= $${GUANXI_DATA_DIR:-var}/worker.log
 
 .PHONY: run install dev test test-postgres test-browser lint bench bench-sqlite bench-postgres clean
 
@@ -26,6 +27,9 @@ dev: $(VENV)/.dev
 run: install
 	$(BIN)/guanxi demo
 	@echo "Open http://$(HOST):$(PORT) and log in as admin with the password above."
+	@echo "The background worker (reminders, digest, scheduled jobs) logs to $(WORKER_LOG)."
+	$(BIN)/guanxi worker --workers 1 > $(WORKER_LOG) 2>&1 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/guanxi serve --host $(HOST) --port $(PORT)
 
 lint: dev

@@ -19,11 +19,15 @@ urlpatterns = [
     path("", include("guanxi.accounts.org_api")),
     path("", include("guanxi.customers.merge_api")),  # before customers/<pk>
     path("", include("guanxi.customers.privacy_api")),  # before customers/<pk>
+    path("", include("guanxi.customers.contact_api")),
+    path("", include("guanxi.customers.followup_api")),
+    path("", include("guanxi.customers.tag_api")),
     path("", include("guanxi.customers.api")),
     path("", include("guanxi.customers.recycle_api")),
     path("", include("guanxi.audit.api")),
     path("", include("guanxi.core.custom_field_api")),
     path("", include("guanxi.workflow.api")),
+    path("", include("guanxi.workflow.task_api")),
     path("", include("guanxi.workflow.approval_api")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),

@@ -7,6 +7,7 @@ all, so secrets are generated into the data dir on first use; production
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import bootstrap_wrapper
@@ -14,6 +15,7 @@ import environ
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.bootstrap_keys import load_or_create_secret
+from guanxi.core.worker import huey_settings
 
 BASE_DIR = Path(__file__).resolve().parent
 env = environ.Env()
@@ -74,6 +76,7 @@ INSTALLED_APPS = [
     "guanxi.customers",
     "guanxi.workflow",
     "guanxi.dataio",
+    "huey.contrib.djhuey",
 ]
 
 MIDDLEWARE = [
@@ -81,6 +84,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "qsessions.middleware.SessionMiddleware",
     "guanxi.core.middleware.ChineseFirstLocaleMiddleware",
+    "guanxi.core.request_memo.RequestMemoMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -289,6 +293,29 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- background worker (`guanxi worker`) and e-mail ------------------------------------
+# huey: SqliteHuey in DATA_DIR/huey.sqlite3 by default, RedisHuey on REDIS_URL; periodic jobs
+# follow TIME_ZONE (see guanxi.core.worker). GUANXI_WORKER_IMMEDIATE runs enqueued tasks
+# inline, without a worker (on by default under pytest).
+HUEY = huey_settings(
+    redis_url=REDIS_URL,
+    data_dir=DATA_DIR,
+    immediate=env.bool("GUANXI_WORKER_IMMEDIATE", default="PYTEST_VERSION" in os.environ),
+)
+# Reminder and digest e-mail: smtp+tls://user:password@host:587, consolemail:// (prints),
+# dummymail:// (drops). Links in e-mail start with GUANXI_SITE_URL.
+_email = env.email_url("GUANXI_EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH") or str(DATA_DIR / "mail")
+DEFAULT_FROM_EMAIL = env.str("GUANXI_EMAIL_FROM", default="Guanxi <noreply@localhost>")
+GUANXI_SITE_URL = env.str("GUANXI_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # --- logging --------------------------------------------------------------------------
 LOGGING = {

@@ -17,6 +17,7 @@ urlpatterns = [
     path("settings/audit/", include("guanxi.audit.urls")),
     path("notifications/", include("guanxi.workflow.urls")),
     path("approvals/", include("guanxi.workflow.approval_urls")),
+    path("tasks/", include("guanxi.workflow.task_urls")),
     path("settings/", include("guanxi.core.urls")),
     path("export/", include("guanxi.dataio.urls")),
 ]

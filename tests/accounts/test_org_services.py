@@ -529,12 +529,36 @@ def test_default_roles_follow_design(org):
     data_admin = perms("data_admin")
     assert "core.change_dictionaryitem" in data_admin and "customers.add_tag" in data_admin
     assert not any(p.startswith("accounts.") or p.startswith("audit.") for p in data_admin)
+    relationship_read = {
+        "customers.view_contact",
+        "customers.view_followup",
+        "customers.view_interaction",
+        "customers.view_segment",
+        "customers.add_segment",
+        "workflow.view_task",
+        "workflow.add_task",
+        "workflow.change_task",
+    }
     assert perms("sales_rep") == {
         "customers.view_customer",
         "customers.add_customer",
         "customers.change_customer",
+        *relationship_read,
+        "customers.add_contact",
+        "customers.change_contact",
+        "customers.delete_contact",
+        "customers.add_followup",
+        "customers.change_followup",
+        "customers.add_interaction",
+        "customers.change_interaction",
     }
-    assert perms("service_rep") == {"customers.view_customer"}
+    # Service reps read every follow-up and contact and edit none; they record interactions
+    # (complaints, enquiries).
+    assert perms("service_rep") == {
+        "customers.view_customer",
+        *relationship_read,
+        "customers.add_interaction",
+    }
     total = Permission.objects.filter(
         content_type__app_label__in=["accounts", "core", "customers", "audit", "workflow"]
     ).count()

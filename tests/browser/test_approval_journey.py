@@ -61,7 +61,7 @@ def test_review_and_rename_journey(live_server: Any, org: dict[str, Any], page: 
     expect(page).to_have_url(re.compile(r"/customers/\d+/$"))
     detail_url = page.url
     expect(page.locator("main")).to_contain_text("待审核")
-    expect(page.get_by_role("link", name="编辑")).to_have_count(0)
+    expect(page.get_by_role("link", name="编辑", exact=True)).to_have_count(0)
     shot(page, "approval-01-pending")
 
     # 2. The manager approves it in the inbox.
@@ -75,7 +75,7 @@ def test_review_and_rename_journey(live_server: Any, org: dict[str, Any], page: 
     sign_in(page, base, rep)
     page.goto(detail_url)
     expect(page.locator("main")).to_contain_text("已审核")
-    page.get_by_role("link", name="编辑").click()
+    page.get_by_role("link", name="编辑", exact=True).click()
     page.locator("input[name=name]").fill(NEW_NAME)
     page.get_by_role("button", name="保存").click()
     expect(page).to_have_url(detail_url)

@@ -100,7 +100,7 @@ def test_customer_journey(live_server: Any, org: dict[str, Any], page: Page) -> 
     # 6. Open the customer and change its status through the dialog.
     table.get_by_role("link", name=NAME).first.click()
     expect(page).to_have_url(detail_url)
-    page.get_by_role("link", name="状态变更").click()
+    page.get_by_test_id("change-status").click()
     dialog = page.locator("#status-modal")
     expect(dialog).to_be_visible()
     dialog.locator("select[name=status]").select_option(label="合作客户")

@@ -65,7 +65,7 @@ def test_privacy_journey(
     page.get_by_role("button", name="确认清除").click()
     expect(page.get_by_test_id("erased")).to_be_visible()
     expect(page.locator("h1")).to_contain_text("已匿名客户")
-    expect(page.get_by_role("link", name="编辑")).to_have_count(0)
+    expect(page.get_by_role("link", name="编辑", exact=True)).to_have_count(0)
     shot(page, "privacy-02-erased")
 
     # 4. The retention job's list: keep one, erase the other.

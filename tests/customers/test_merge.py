@@ -63,7 +63,8 @@ def test_merge_moves_related_rows_and_keeps_a_record(org, make_customer):
     assert record.field_choices["name"] == "merged"
     assert record.merged_before["name"] == "华为技术有限公司"
     assert "sales@huawei" not in str(record.merged_before)  # masked, no plaintext
-    assert record.moved == {"customers.CustomerTag": 1}
+    # The merged record's primary contact moves too (demoted: the survivor keeps its own).
+    assert record.moved == {"customers.CustomerTag": 1, "customers.Contact": 1}
     # Audited on both records.
     entry = AuditEntry.objects.get(action="customer.merge", object_id=str(survivor.pk))
     assert entry.params["merged_id"] == gone.pk and entry.params["merge_id"] == record.pk
@@ -163,7 +164,7 @@ def test_api_merge_and_record(org, make_customer, client_for):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["merge"]["merged_id"] == merged.pk
-    assert body["merge"]["moved"] == {"customers.CustomerTag": 1}
+    assert body["merge"]["moved"] == {"customers.CustomerTag": 1, "customers.Contact": 1}
     assert body["customer"]["id"] == survivor.pk
     record = client.get(f"/api/v1/customer-merges/{body['merge']['id']}")
     assert record.status_code == 200 and record.json()["reason"] == "同一家"

@@ -347,7 +347,7 @@ def test_subject_export_holds_everything_in_full(org, make_customer, client_for)
 
     xlsx = client.post(reverse("customers:personal_data", args=[customer.pk]), {"format": "xlsx"})
     book = openpyxl.load_workbook(io.BytesIO(b"".join(xlsx.streaming_content)))
-    assert book.sheetnames == ["客户信息", "处理依据", "状态变更", "变更记录", "合并记录"]
+    assert book.sheetnames == ["客户信息", "联系人", "处理依据", "状态变更", "变更记录", "合并记录"]
     entry = AuditEntry.objects.filter(action="customer.subject_export").latest("pk")
     assert entry.params["format"] == "xlsx" and entry.params["parts"]["consents"] == 1
     # Only privacy officers may take the copy.

@@ -92,6 +92,76 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
         },
     ),
     ObjectType(
+        "contact",
+        _("联系人"),
+        "customers",
+        {
+            "view": ("view_contact",),
+            "add": ("add_contact",),
+            "change": ("change_contact",),
+            "delete": ("delete_contact",),
+        },
+    ),
+    ObjectType(
+        "follow_up",
+        _("跟进记录"),
+        "customers",
+        {"view": ("view_followup",), "add": ("add_followup",), "change": ("change_followup",)},
+    ),
+    ObjectType(
+        "interaction",
+        _("互动记录"),
+        "customers",
+        {
+            "view": ("view_interaction",),
+            "add": ("add_interaction",),
+            "change": ("change_interaction",),
+        },
+    ),
+    ObjectType(
+        "segment",
+        _("客户分群"),
+        "customers",
+        # "change" shares a segment with everyone (and edits shared ones).
+        {
+            "view": ("view_segment",),
+            "add": ("add_segment",),
+            "change": ("change_segment",),
+            "delete": ("delete_segment",),
+        },
+    ),
+    ObjectType(
+        "tag_rule",
+        _("标签规则"),
+        "customers",
+        {
+            "view": ("view_tagrule",),
+            "add": ("add_tagrule",),
+            "change": ("change_tagrule",),
+            "delete": ("delete_tagrule",),
+        },
+        administrative=True,
+    ),
+    ObjectType(
+        "task",
+        _("待办任务"),
+        "workflow",
+        {
+            "view": ("view_task",),
+            "add": ("add_task",),
+            "change": ("change_task",),
+            "delete": ("delete_task",),
+        },
+    ),
+    ObjectType(
+        "reminder_rule",
+        _("提醒规则"),
+        "workflow",
+        {"view": ("view_reminderrule",), "change": ("change_reminderrule",)},
+        administrative=True,
+        advanced_view=True,
+    ),
+    ObjectType(
         "dictionary",
         _("数据字典"),
         "core",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Prefetch, prefetch_related_objects
 from django.urls import path
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -26,7 +27,7 @@ from guanxi.core.errors import StaleVersion
 from guanxi.customers import approvals, reveal, selectors, services
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.filters import ORDERING_FIELDS, CustomerFilter
-from guanxi.customers.models import Customer
+from guanxi.customers.models import Customer, CustomerTag
 
 
 class CustomerSerializer(serializers.Serializer):
@@ -51,6 +52,19 @@ class CustomerSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=CustomerStatus.choices)
     source = serializers.CharField()
     tags = serializers.ListField(child=serializers.CharField())
+    tag_details = serializers.ListField(
+        child=inline_serializer(
+            "CustomerTagDetail",
+            fields={
+                "name": serializers.CharField(),
+                "color": serializers.CharField(),
+                "rule": serializers.CharField(
+                    allow_null=True, help_text="the tag rule that set it; null = manual"
+                ),
+            },
+        ),
+        help_text="the tags with colour and, for automatic ones, the rule that set them",
+    )
     owner_id = serializers.IntegerField()
     department_id = serializers.IntegerField(allow_null=True)
     review_status = serializers.ChoiceField(choices=ReviewStatus.choices)
@@ -96,11 +110,39 @@ class CustomerSerializer(serializers.Serializer):
         for field in ("mobile", "phone", "email", "uscc"):
             data[field] = personal[field]
         data["tags"] = sorted(t.name for t in customer.tags.all())
+        data["tag_details"] = [
+            {
+                "name": link.tag.name,
+                "color": link.tag.color,
+                "rule": getattr(link.rule, "name", None),
+            }
+            for link in _tag_links(customer)
+        ]
         data["created_at"] = serializers.DateTimeField().to_representation(customer.created_at)
         data["updated_at"] = serializers.DateTimeField().to_representation(customer.updated_at)
         stored = customer.custom_fields or {}
         data["custom_fields"] = {key: stored.get(key) for key in _custom_keys(request)}
         return data
+
+
+def _tag_links(customer: Customer) -> list[CustomerTag]:
+    links = getattr(customer, "tag_links", None)
+    if links is None:
+        prefetch_tag_links([customer])
+        links = customer.tag_links  # type: ignore[attr-defined]
+    return sorted(links, key=lambda link: link.tag.name)
+
+
+def prefetch_tag_links(customers: list[Customer]) -> None:
+    """One query for the tag rows (with their rules) of every customer on a page."""
+    prefetch_related_objects(
+        customers,
+        Prefetch(
+            "customertag_set",
+            queryset=CustomerTag.objects.select_related("tag", "rule"),
+            to_attr="tag_links",
+        ),
+    )
 
 
 def _custom_keys(request: Request) -> list[str]:
@@ -243,6 +285,7 @@ class CustomerListView(APIView):
             cursor=query.get("cursor"),
             limit=query["limit"],
         )
+        prefetch_tag_links(list(page.items))
         items = [_record(request, c) for c in page.items]
         return Response({"items": items, "next_cursor": page.next_cursor})
 

@@ -23,6 +23,7 @@ from guanxi.core.models import CustomField
 from guanxi.core.validators import name_key
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.codes import reserve_customer_codes
+from guanxi.customers.contacts import bulk_primary_contacts
 from guanxi.customers.name_keys import sync_name_keys
 from guanxi.customers.name_match import name_core
 from guanxi.customers.quality_score import completeness
@@ -171,6 +172,12 @@ def bulk_create_customers(
         created = list(Customer.objects.filter(code__in=codes).values_list("pk", "name_core"))
         sync_name_keys(created, fresh=True)
         ids = [pk for pk, _core in created]
+        bulk_primary_contacts(
+            rows_in,
+            codes,
+            actor_id=getattr(actor, "pk", None),
+            created_at=created_at or [now] * len(rows_in),
+        )
         audit_record(
             actor=actor,
             action=audit_action,

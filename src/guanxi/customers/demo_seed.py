@@ -11,8 +11,11 @@ from guanxi.accounts.models import Role, User
 from guanxi.accounts.seeds import ensure_default_roles
 from guanxi.accounts.services import department_create
 from guanxi.customers.bulk import bulk_create_customers
+from guanxi.customers.contact_demo import seed_demo_contacts
 from guanxi.customers.demo_data import TAGS, customer_rows
+from guanxi.customers.follow_up_demo import seed_demo_follow_ups
 from guanxi.customers.models import Customer, CustomerTag, StatusChange, Tag
+from guanxi.customers.tag_rules import evaluate_all
 
 _DEMO_PEOPLE = {
     "admin": ("系统管理员", "总公司"),
@@ -113,4 +116,12 @@ def seed_demo(
             )
         CustomerTag.objects.bulk_create(links, batch_size=2000)
         StatusChange.objects.bulk_create(events, batch_size=2000)
-    stdout.write(f"Seeded {len(result.codes)} demo customers.")
+        seed_demo_contacts(sorted(by_code.values()), actor_id=users["admin"].pk)
+        seed_demo_follow_ups(
+            sorted(by_code.values()),
+            service_staff_id=users["service_rep"].pk,
+            actor=users["admin"],
+        )
+    # The rule-based tags (高价值客户, 流失风险) as the nightly job would leave them.
+    tagged = evaluate_all()
+    stdout.write(f"Seeded {len(result.codes)} demo customers; rule tags: {tagged}.")

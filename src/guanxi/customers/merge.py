@@ -25,9 +25,16 @@ from guanxi.audit.actions import register_actions
 from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
 from guanxi.core.permissions import require_perm
 from guanxi.customers.choices import CustomerType
+from guanxi.customers.contacts import merge_contacts
 from guanxi.customers.models import Customer, CustomerMerge, CustomerTag, StatusChange
 from guanxi.customers.name_keys import sync_name_keys
-from guanxi.customers.services import diff, lock_for_write, refresh_derived, snapshot
+from guanxi.customers.services import (
+    announce_change,
+    diff,
+    lock_for_write,
+    refresh_derived,
+    snapshot,
+)
 from guanxi.customers.validation import MSG_ID_FOR_ENTERPRISE, MSG_USCC_FOR_INDIVIDUAL
 from guanxi.workflow import approvals
 
@@ -88,6 +95,8 @@ def _move_tags(survivor: Customer, merged: Customer) -> int:
 
 
 register_merge_handler("customers.CustomerTag", _move_tags)
+# One primary contact per customer: the merged side's primary is demoted when both have one.
+register_merge_handler("customers.Contact", merge_contacts)
 
 
 def _allowed(group: str) -> tuple[str, ...]:
@@ -239,4 +248,5 @@ def customer_merge(
             params={"merge_id": record.pk, "survivor_code": keep.code},
             meta=meta,
         )
+        announce_change([keep.pk, gone.pk], "customer.merge")
     return record

@@ -31,6 +31,7 @@ from guanxi.core.models import CustomField, CustomFieldType
 from guanxi.core.permissions import require_perm
 from guanxi.core.validators import fold_text
 from guanxi.customers.choices import CustomerStatus, CustomerType
+from guanxi.customers.contacts import erase_contacts
 from guanxi.customers.models import (
     Consent,
     ConsentBasis,
@@ -228,11 +229,12 @@ def _erase_locked(
     if current.name_core != core_before:
         sync_name_keys([(current.pk, current.name_core)])
     Consent.objects.filter(customer=current).update(subject_name=ANONYMOUS)
+    erased_contacts = erase_contacts(current, ANONYMOUS)
     audit_record(
         actor=actor,
         action="customer.erase",
         obj=current,
-        params={"reason": reason, "fields": erased, **params},
+        params={"reason": reason, "fields": erased, "contacts": erased_contacts, **params},
         meta=meta,
     )
     return current

@@ -29,6 +29,7 @@ from guanxi.customers.choices import CustomerStatus, ReviewStatus
 from guanxi.customers.duplicates import find_exact
 from guanxi.customers.models import Customer, StatusChange
 from guanxi.customers.recycle_selectors import retention_days
+from guanxi.customers.services import announce_change
 from guanxi.workflow import approvals
 
 RESTORE_ACTION = "customer.restore"
@@ -118,6 +119,7 @@ def customer_restore(
             audit_record(
                 actor=actor, action=RESTORE_ACTION, obj=current, changes=changes, meta=meta
             )
+            announce_change([current.pk], "customer.restore")
     except IntegrityError as exc:
         # Lost a race on the live-name constraint against a concurrent create or restore.
         raise _name_taken(actor, customer) from exc

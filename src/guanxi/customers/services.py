@@ -27,7 +27,7 @@ from guanxi.core.models import CustomField
 from guanxi.core.permissions import require_perm
 from guanxi.core.scopes import ALL, effective_scope
 from guanxi.core.validators import name_key
-from guanxi.customers import duplicates, name_match
+from guanxi.customers import contacts, duplicates, name_match
 from guanxi.customers.approvals import (
     ensure_editable,
     rename_needs_approval,
@@ -40,6 +40,7 @@ from guanxi.customers.codes import next_customer_code
 from guanxi.customers.models import Customer, CustomerTag, StatusChange, Tag
 from guanxi.customers.name_keys import sync_name_keys
 from guanxi.customers.quality_score import COMPLETENESS_FIELDS, completeness
+from guanxi.customers.signals import customer_data_changed
 from guanxi.customers.validation import (
     EDITABLE_FIELDS,
     SENSITIVE_FIELDS,
@@ -185,14 +186,28 @@ def _department_visible(actor: Any, department_id: int, scope: str) -> bool:
 
 
 def _set_tags(customer: Customer, names: list[str]) -> None:
+    """The customer's manual tags become ``names``; rule-set tags (customers.tag_rules) stay
+    whatever the form sent, since they come and go with their rule."""
     wanted = {str(n).strip() for n in names if str(n).strip()}
     existing = {t.name: t for t in Tag.objects.filter(name__in=wanted)}
     for name in wanted - existing.keys():
         existing[name] = Tag.objects.create(name=name[:32])
-    CustomerTag.objects.filter(customer=customer).exclude(tag__name__in=wanted).delete()
+    CustomerTag.objects.filter(customer=customer, rule__isnull=True).exclude(
+        tag__name__in=wanted
+    ).delete()
     have = set(CustomerTag.objects.filter(customer=customer).values_list("tag__name", flat=True))
     CustomerTag.objects.bulk_create(
         [CustomerTag(customer=customer, tag=existing[n]) for n in wanted - have]
+    )
+
+
+def announce_change(customer_ids: list[int], reason: str) -> None:
+    """After the current transaction commits, tell listeners (rule-based tags ...) that
+    these customers changed."""
+    transaction.on_commit(
+        lambda: customer_data_changed.send(
+            sender=Customer, customer_ids=customer_ids, reason=reason
+        )
     )
 
 
@@ -242,6 +257,7 @@ def customer_create(
             customer.save(force_insert=True)
             sync_name_keys([(customer.pk, customer.name_core)], fresh=True)
             _set_tags(customer, tags)
+            contacts.primary_from_customer(customer, actor)
             StatusChange.objects.create(
                 customer=customer,
                 from_status="",
@@ -261,6 +277,7 @@ def customer_create(
             )
             if customer.review_status == ReviewStatus.PENDING:
                 submit_new(actor=actor, customer=customer, meta=meta)
+            announce_change([customer.pk], "customer.create")
     except IntegrityError as exc:
         raise name_race_lost(customer.name) from exc
     customer.duplicate_warnings = report.warnings
@@ -368,6 +385,7 @@ def customer_update(
                     params=_warning_params(report),
                     meta=meta,
                 )
+                announce_change([current.pk], "customer.update")
             current.pending_rename = rename
             current.duplicate_warnings = report.warnings
     except IntegrityError as exc:
@@ -420,6 +438,7 @@ def customer_change_status(
             params={"reason": reason},
             meta=meta,
         )
+        announce_change([current.pk], "customer.change_status")
     return current
 
 

@@ -1,6 +1,6 @@
 """A data subject's copy of everything held about them (PIPL art. 45): the customer record
-with its personal values in full, the lawful bases, the status history, the change history
-and the merges, as JSON or as an XLSX workbook with one sheet per part. Audited."""
+with its personal values in full, its contacts, the lawful bases, the status history, the
+change history and the merges, as JSON or as an XLSX workbook with one sheet per part. Audited."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from guanxi.core import custom_fields
 from guanxi.core.dictionaries import dictionary_labels
 from guanxi.core.permissions import require_perm
 from guanxi.customers import selectors
-from guanxi.customers.models import Customer, CustomerMerge
+from guanxi.customers.models import Contact, Customer, CustomerMerge
 from guanxi.customers.privacy import PRIVACY_PERM
 from guanxi.customers.services import custom_field_definitions
 from guanxi.customers.validation import DICTIONARY_FIELDS, EDITABLE_FIELDS
@@ -124,8 +124,24 @@ def subject_data(customer: Customer) -> dict[str, list[dict[str, Any]]]:
         }
         for m in CustomerMerge.objects.filter(survivor=customer).select_related("merged_by")
     ]
+    contacts = [
+        {
+            _("姓名"): c.name,
+            _("职务"): c.title,
+            _("部门"): c.department_name,
+            _("手机号"): c.mobile,
+            _("固定电话"): c.phone,
+            _("邮箱"): c.email,
+            _("微信号"): c.wechat,
+            _("生日"): c.birthday.isoformat() if c.birthday else "",
+            _("备注"): c.notes,
+            _("主要联系人"): _("是") if c.is_primary else _("否"),
+        }
+        for c in Contact.objects.alive().filter(customer=customer)
+    ]
     return {
         "customer": [{_("字段"): label, _("值"): value} for label, value in record_items(customer)],
+        "contacts": contacts,
         "consents": consents,
         "status_changes": statuses,
         "history": history,
@@ -135,6 +151,7 @@ def subject_data(customer: Customer) -> dict[str, list[dict[str, Any]]]:
 
 SHEET_TITLES = {
     "customer": gettext_lazy("客户信息"),
+    "contacts": gettext_lazy("联系人"),
     "consents": gettext_lazy("处理依据"),
     "status_changes": gettext_lazy("状态变更"),
     "history": gettext_lazy("变更记录"),

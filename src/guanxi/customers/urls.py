@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from guanxi.customers import merge_views, privacy_views, quality_views, recycle_views, views
+from guanxi.customers import (
+    contact_urls,
+    followup_urls,
+    merge_views,
+    privacy_views,
+    quality_views,
+    recycle_views,
+    segment_urls,
+    tag_urls,
+    views,
+)
 
 app_name = "customers"
 urlpatterns = [
@@ -30,4 +40,10 @@ urlpatterns = [
     path("quality/", quality_views.quality_overview, name="quality"),
     path("quality/checks/<int:pk>/", quality_views.quality_check, name="quality_check"),
     path("quality/items/<int:pk>/", quality_views.quality_mark, name="quality_mark"),
+]
+urlpatterns += [
+    *contact_urls.urlpatterns,
+    *followup_urls.urlpatterns,
+    *tag_urls.urlpatterns,
+    *segment_urls.urlpatterns,
 ]

@@ -49,6 +49,8 @@ from guanxi.customers.validation import DICTIONARY_FIELDS
 from guanxi.workflow import approval_selectors
 
 PAGE_SIZE = 20
+# Status changes on the customer page; the timeline holds all of them.
+STATUS_ROWS_SHOWN = 10
 TABLE_TARGET = "customer-table"
 MSG_CREATED = _("客户“%(name)s”已创建，客户编号 %(code)s")
 MSG_UPDATED = _("客户信息已保存")
@@ -554,7 +556,11 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "industry": labels["industry"].get(customer.industry, customer.industry),
         "category": labels["customer_category"].get(customer.category, customer.category),
         "source": labels["customer_source"].get(customer.source, customer.source),
-        "status_history": list(selectors.customer_status_history(customer=customer)),
+        # The newest few; the timeline (kind 状态变更) pages through all of them.
+        "status_history": list(
+            selectors.customer_status_history(customer=customer)[: STATUS_ROWS_SHOWN + 1]
+        ),
+        "status_rows_shown": STATUS_ROWS_SHOWN,
         "change_history": change_history_rows(
             selectors.customer_change_history(customer=customer), labels
         ),

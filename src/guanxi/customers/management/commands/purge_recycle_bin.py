@@ -2,9 +2,9 @@
 
 Purges every customer that has been in the recycle bin for ``GUANXI_RECYCLE_BIN_DAYS`` days
 or more (one audit entry each, no actor, reason "保留期满自动清除") and prints how many.
-Run it daily from cron until the built-in scheduler (``guanxi worker``, a later issue) calls
-the same job body, ``customers.recycle.purge_expired``. Safe to run at any time and from
-several machines: rows are locked and re-checked before each purge.
+``guanxi worker`` runs the same job body, ``customers.recycle.purge_expired``, daily at 02:30
+(``customers.tasks``); run this command by hand, or from cron where no worker runs. Safe to
+run at any time and from several machines: rows are locked and re-checked before each purge.
 """
 
 from __future__ import annotations

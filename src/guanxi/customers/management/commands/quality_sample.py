@@ -1,8 +1,9 @@
 """``guanxi quality_sample [--rate 0.1]``: the monthly data-quality check.
 
 Draws ``GUANXI_QUALITY_SAMPLE_RATE`` (default 10%) of the live customers at random into a new
-check for data admins to verify (客户信息管理 → 数据质量) and notifies them. Run it monthly from
-cron until the built-in scheduler (``guanxi worker``) calls ``customers.quality.sample``.
+check for data admins to verify (客户信息管理 → 数据质量) and notifies them. ``guanxi worker``
+calls the same body, ``customers.quality.sample``, at 04:00 on the 1st of each month; run this
+command by hand, or monthly from cron where no worker runs.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Puts every 流失 customer with no activity for ``GUANXI_RETENTION_LOST_DAYS`` on a purge list
 and notifies the privacy officers, unless a list is still waiting for a decision; nothing is
-erased until a data admin approves the list. Run it daily from cron until the built-in
-scheduler (``guanxi worker``) calls the same job body, ``customers.privacy.build_retention_list``.
+erased until a data admin approves the list. ``guanxi worker`` runs the same job body,
+``customers.privacy.build_retention_list``, daily at 03:00; run this command by hand, or daily
+from cron where no worker runs.
 """
 
 from __future__ import annotations

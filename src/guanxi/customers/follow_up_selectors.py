@@ -1,0 +1,123 @@
+"""Every read of follow-ups: the customer's data scope first, then filters, then keyset pages.
+
+Follow-ups follow their customer: a follow-up of a customer outside the reader's scope (or in
+the recycle bin) does not exist for them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import django_filters
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.core.dictionaries import dictionary_labels
+from guanxi.core.errors import NotFound
+from guanxi.core.pagination import Page, paginate
+from guanxi.customers.follow_ups import METHOD_DICT, RESULT_DICT
+from guanxi.customers.models import Contact, Customer, FollowUp
+
+MAX_ID = 2**62
+LIST_ORDERING = "-followed_at"
+DUE_ORDERING = "next_follow_up_at"
+
+
+class FollowUpFilter(django_filters.FilterSet):
+    """One filter definition for the API list (and any page listing follow-ups)."""
+
+    customer_id = django_filters.NumberFilter(
+        field_name="customer_id", label=_("客户"), min_value=1, max_value=MAX_ID
+    )
+    owner_id = django_filters.NumberFilter(
+        field_name="owner_id", label=_("跟进人"), min_value=1, max_value=MAX_ID
+    )
+    due_before = django_filters.IsoDateTimeFilter(
+        field_name="next_follow_up_at", lookup_expr="lte", label=_("下次跟进不晚于")
+    )
+
+    class Meta:
+        model = FollowUp
+        fields: list[str] = []
+
+
+def follow_up_queryset(user: Any, action: str = "view") -> QuerySet:
+    """Live follow-ups of live customers inside ``user``'s scope for ``action``."""
+    if not getattr(user, "is_authenticated", False) or not user.has_perm("customers.view_followup"):
+        return FollowUp.objects.none()
+    return (
+        FollowUp.objects.alive()
+        .restrict(user, action)
+        .filter(customer__deleted_at__isnull=True)
+        .select_related("customer", "owner", "contact")
+    )
+
+
+def follow_up_filter(user: Any, params: Mapping[str, Any]) -> FollowUpFilter:
+    return FollowUpFilter(params, queryset=follow_up_queryset(user))
+
+
+def follow_up_list(
+    *, user: Any, params: Mapping[str, Any], cursor: str | None = None, limit: int = 50
+) -> Page:
+    """Newest first; the filter's errors are the caller's to report (API: 422)."""
+    filterset = follow_up_filter(user, params)
+    qs = filterset.qs if filterset.is_valid() else FollowUp.objects.none()
+    return paginate(qs, ordering=LIST_ORDERING, cursor=cursor, limit=limit)
+
+
+def follow_up_get(*, user: Any, pk: Any) -> FollowUp:
+    try:
+        return follow_up_queryset(user).get(pk=int(pk))
+    except (FollowUp.DoesNotExist, TypeError, ValueError, OverflowError) as exc:
+        raise NotFound() from exc
+
+
+def follow_up_labels() -> dict[str, dict[str, str]]:
+    """Method and result labels: one query per dictionary per page, never one per row."""
+    return {"method": dictionary_labels(METHOD_DICT), "result": dictionary_labels(RESULT_DICT)}
+
+
+def customer_contacts(customer: Customer) -> list[Contact]:
+    """The contacts a follow-up of ``customer`` may name (the customer is already in scope)."""
+    return list(Contact.objects.alive().filter(customer_id=customer.pk).only("id", "name", "title"))
+
+
+def end_of_today() -> dt.datetime:
+    now = timezone.localtime()
+    return now.replace(hour=23, minute=59, second=59, microsecond=999999)
+
+
+def due_list(*, user: Any, cursor: str | None = None, limit: int = 50) -> Page:
+    """The caller's own customers whose next follow-up is due by the end of today, the most
+    overdue first, each with the plan of its latest follow-up (``next_plan``, one subquery on
+    the customer's follow-up index)."""
+    if not user.has_perm("customers.view_customer"):
+        return Page(items=[], next_cursor=None, prev_cursor=None)
+    latest = (
+        FollowUp.objects.alive().filter(customer=OuterRef("pk")).order_by("-followed_at", "-id")
+    )
+    qs = (
+        Customer.objects.alive()
+        .restrict(user, "view")
+        .filter(owner=user, next_follow_up_at__lte=end_of_today())
+        .only(
+            "id",
+            "code",
+            "name",
+            "status",
+            "contact_name",
+            "last_follow_up_at",
+            "next_follow_up_at",
+            "owner_id",
+            "department_id",
+        )
+        .annotate(
+            next_plan=Subquery(latest.values("next_plan")[:1]),
+            last_method=Subquery(latest.values("method")[:1]),
+        )
+    )
+    return paginate(qs, ordering=DUE_ORDERING, cursor=cursor, limit=limit)
