@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.utils.translation import get_language
 
 from guanxi.core.models import DictionaryItem
+from guanxi.core.request_memo import remembered
+
+MEMO = "dictionary"
 
 
 def dictionary_choices(dict_code: str, *, include_inactive: bool = False) -> list[tuple[str, str]]:
@@ -19,15 +22,26 @@ def dictionary_labels(dict_code: str) -> dict[str, str]:
     return dict(dictionary_choices(dict_code, include_inactive=True))
 
 
+def _lookup(dict_code: str) -> dict[str, str]:
+    """Code, label and English label of each active item -> its code (codes win over labels,
+    Chinese labels over English ones when they collide)."""
+    items = list(
+        DictionaryItem.objects.filter(dict_type__code=dict_code, is_active=True).values_list(
+            "code", "label", "label_en"
+        )
+    )
+    lookup: dict[str, str] = {}
+    for layer in (2, 1, 0):
+        for item in items:
+            if item[layer]:
+                lookup[item[layer]] = item[0]
+    return lookup
+
+
 def resolve_dictionary_value(dict_code: str, value: str) -> str | None:
-    """Code for a code or label (active items only); None when unknown."""
+    """Code for a code or label (active items only); None when unknown. The items are read
+    once per request (or memo scope): an import resolves three values a row."""
     value = (value or "").strip()
     if not value:
         return ""
-    for code, label in dictionary_choices(dict_code):
-        if value in (code, label):
-            return code
-    for item in DictionaryItem.objects.filter(dict_type__code=dict_code, is_active=True):
-        if value == item.label_en:
-            return item.code
-    return None
+    return remembered((MEMO, dict_code), lambda: _lookup(dict_code)).get(value)

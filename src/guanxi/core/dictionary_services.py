@@ -12,8 +12,10 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
+from guanxi.core import dictionaries
 from guanxi.core.models import DictionaryItem, DictionaryType
 from guanxi.core.permissions import require_perm
+from guanxi.core.request_memo import forget
 from guanxi.core.validators import fold_text
 
 PERM = "core.change_dictionaryitem"
@@ -78,6 +80,7 @@ def dictionary_item_create(
     with transaction.atomic():
         cleaned = _clean(data, dict_type=dict_type, item_id=None)
         item = DictionaryItem.objects.create(dict_type=dict_type, **cleaned)
+        forget(dictionaries.MEMO)
         audit_record(
             actor=actor,
             action="dictionary.item_create",
@@ -107,6 +110,7 @@ def dictionary_item_update(
             for field, value in cleaned.items():
                 setattr(item, field, value)
             item.save(update_fields=list(cleaned))
+            forget(dictionaries.MEMO)
             audit_record(
                 actor=actor,
                 action="dictionary.item_update",

@@ -8,7 +8,8 @@ request (jobs, commands, tests calling services) nothing is remembered.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -30,6 +31,17 @@ class RequestMemoMiddleware:
             return self.get_response(request)
         finally:
             _memo.reset(token)
+
+
+@contextmanager
+def memo_scope() -> Iterator[None]:
+    """Remember reads for the length of a unit of work outside a request (an import run,
+    a job): the same rules as a request, ended when the block ends."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
 
 
 def remembered(key: tuple[Hashable, ...], compute: Callable[[], T]) -> T:

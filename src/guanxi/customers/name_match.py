@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
@@ -82,10 +83,21 @@ def _strip_legal_forms(core: str) -> str:
     return core
 
 
-def _strip_place(core: str) -> str:
+@lru_cache(maxsize=1)
+def _places_by_length() -> tuple[tuple[int, frozenset[str]], ...]:
+    """Place names grouped by length, longest first: a prefix is then a set lookup per
+    length instead of a scan of every name (an import calls this twice a row)."""
+    lengths: dict[int, set[str]] = {}
     for place in place_names():
-        if core.startswith(place) and len(core) - len(place) >= MIN_CORE:
-            return core[len(place) :]
+        lengths.setdefault(len(place), set()).add(place)
+    return tuple((n, frozenset(names)) for n, names in sorted(lengths.items(), reverse=True))
+
+
+def _strip_place(core: str) -> str:
+    """``core`` without the longest place name it opens with (if enough is left after it)."""
+    for length, names in _places_by_length():
+        if len(core) - length >= MIN_CORE and core[:length] in names:
+            return core[length:]
     return core
 
 
