@@ -332,3 +332,30 @@ X_FRAME_OPTIONS = "DENY"
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 CUSTOMER_CODE_PREFIX = "CUST"
 APP_TITLE = _("关系 Guanxi")
+
+# --- imports and exports (docs/operations.md) ----------------------------------------
+# Upload bounds: a file past any of them is refused with a message naming the bound.
+GUANXI_IMPORT_MAX_BYTES = env.int("GUANXI_IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
+GUANXI_IMPORT_MAX_ROWS = env.int("GUANXI_IMPORT_MAX_ROWS", default=1_000_000)
+GUANXI_IMPORT_MAX_COLUMNS = env.int("GUANXI_IMPORT_MAX_COLUMNS", default=200)
+# The unpacked size of an XLSX (a zip): guards against zip bombs.
+GUANXI_IMPORT_MAX_UNPACKED_BYTES = env.int(
+    "GUANXI_IMPORT_MAX_UNPACKED_BYTES", default=1024 * 1024 * 1024
+)
+# Days an import batch can be undone as a whole after it finished.
+GUANXI_IMPORT_UNDO_DAYS = env.int("GUANXI_IMPORT_UNDO_DAYS", default=7)
+# Seconds without a heartbeat after which a running import counts as interrupted.
+GUANXI_IMPORT_STALE_SECONDS = env.int("GUANXI_IMPORT_STALE_SECONDS", default=120)
+# Rows written per transaction (the checkpoint step of a resumable import).
+GUANXI_IMPORT_CHUNK_ROWS = max(100, env.int("GUANXI_IMPORT_CHUNK_ROWS", default=5000))
+# Exports with more rows than this are written by the worker and offered as a download link.
+GUANXI_EXPORT_BACKGROUND_ROWS = env.int("GUANXI_EXPORT_BACKGROUND_ROWS", default=20_000)
+# A PDF export holds at most this many rows (a printed list longer than that helps nobody;
+# the other formats have no such bound beyond GUANXI_EXPORT_MAX_ROWS).
+GUANXI_EXPORT_PDF_MAX_ROWS = max(1, env.int("GUANXI_EXPORT_PDF_MAX_ROWS", default=5_000))
+# Days a background export's file is kept for download (then the nightly job deletes it).
+GUANXI_EXPORT_KEEP_DAYS = max(1, env.int("GUANXI_EXPORT_KEEP_DAYS", default=7))
+# TrueType font with Chinese glyphs embedded in PDF exports (Debian: fonts-wqy-microhei).
+GUANXI_PDF_FONT = env.str(
+    "GUANXI_PDF_FONT", default="/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+)

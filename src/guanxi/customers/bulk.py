@@ -18,9 +18,11 @@ from django.utils import timezone
 
 from guanxi.audit.services import RequestMeta, audit_record
 from guanxi.core import custom_fields, search_keys
+from guanxi.core.bulk_sql import insert_many
 from guanxi.core.crypto import blind_index, encrypt
 from guanxi.core.models import CustomField
 from guanxi.core.validators import name_key
+from guanxi.customers import search
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.codes import reserve_customer_codes
 from guanxi.customers.contacts import bulk_primary_contacts
@@ -65,6 +67,7 @@ COLUMNS = (
     "created_by_id",
     "updated_by_id",
     "version",
+    "import_batch_id",
 )
 SENSITIVE = ("mobile", "phone", "email", "uscc", "id_number")
 
@@ -85,6 +88,7 @@ def prepare_row(
     created_at: datetime,
     review_status: str = ReviewStatus.APPROVED,
     custom_field_definitions: Sequence[CustomField] = (),
+    import_batch_id: int | None = None,
 ) -> tuple[Any, ...]:
     """One INSERT tuple from already-cleaned values (see ``clean_customer_input``; custom
     values cleaned by ``core.custom_fields.clean_values`` against the definitions given)."""
@@ -120,6 +124,7 @@ def prepare_row(
         "created_by_id": actor_id,
         "updated_by_id": actor_id,
         "version": 1,
+        "import_batch_id": import_batch_id,
     }
     adapt = connection.ops.adapt_datetimefield_value
     row["created_at"] = row["updated_at"] = adapt(created_at)
@@ -131,11 +136,37 @@ def prepare_row(
 
 
 def insert_rows(rows: Sequence[tuple[Any, ...]]) -> None:
-    """executemany into customers_customer (the FTS trigger / GIN index follow on their own)."""
-    placeholders = ", ".join(["%s"] * len(COLUMNS))
-    sql = f"INSERT INTO customers_customer ({', '.join(COLUMNS)}) VALUES ({placeholders})"
-    with connection.cursor() as cur:
-        cur.executemany(sql, rows)
+    """Rows of ``prepare_row`` into customers_customer (COPY on PostgreSQL); the FTS trigger
+    (or ``search.index_imported``) and the GIN index follow on their own."""
+    insert_many("customers_customer", COLUMNS, rows)
+
+
+def after_insert(
+    rows: Sequence[Mapping[str, Any]],
+    codes: Sequence[str],
+    *,
+    actor_id: int | None,
+    created_at: Sequence[datetime],
+    import_batch_id: int | None = None,
+) -> dict[str, int]:
+    """What follows an ``insert_rows`` of these codes: name keys and primary contacts.
+    Returns code -> id."""
+    from guanxi.customers.models import Customer
+
+    created = list(Customer.objects.filter(code__in=codes).values_list("pk", "code", "name_core"))
+    sync_name_keys([(pk, core) for pk, _code, core in created], fresh=True)
+    by_code = {code: pk for pk, code, _core in created}
+    if import_batch_id is not None and by_code:
+        search.index_imported(import_batch_id, min(by_code.values()), max(by_code.values()))
+    bulk_primary_contacts(
+        rows,
+        codes,
+        actor_id=actor_id,
+        created_at=created_at,
+        import_batch_id=import_batch_id,
+        by_code=by_code,
+    )
+    return by_code
 
 
 def bulk_create_customers(
@@ -167,17 +198,13 @@ def bulk_create_customers(
             for i, (values, code) in enumerate(zip(rows_in, codes, strict=True))
         ]
         insert_rows(tuples)
-        from guanxi.customers.models import Customer
-
-        created = list(Customer.objects.filter(code__in=codes).values_list("pk", "name_core"))
-        sync_name_keys(created, fresh=True)
-        ids = [pk for pk, _core in created]
-        bulk_primary_contacts(
+        by_code = after_insert(
             rows_in,
             codes,
             actor_id=getattr(actor, "pk", None),
             created_at=created_at or [now] * len(rows_in),
         )
+        ids = list(by_code.values())
         audit_record(
             actor=actor,
             action=audit_action,

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from guanxi.audit.actions import register_actions, register_object_types
 from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
 from guanxi.core import search_keys, validators
+from guanxi.core.bulk_sql import insert_many
 from guanxi.core.crypto import blind_index, encrypt
 from guanxi.core.errors import ErasedRecord, NotFound, StaleVersion
 from guanxi.core.field_errors import FieldErrors
@@ -429,11 +430,17 @@ CONTACT_COLUMNS = (
     "created_by_id",
     "updated_by_id",
     "version",
+    "import_batch_id",
 )
 
 
 def contact_row(
-    values: Mapping[str, Any], *, customer_id: int, actor_id: int | None, created_at: Any
+    values: Mapping[str, Any],
+    *,
+    customer_id: int,
+    actor_id: int | None,
+    created_at: Any,
+    import_batch_id: int | None = None,
 ) -> tuple[Any, ...]:
     """One INSERT tuple for ``bulk_insert_contacts`` from already-normalised values."""
     birthday = values.get("birthday")
@@ -453,6 +460,7 @@ def contact_row(
         "created_by_id": actor_id,
         "updated_by_id": actor_id,
         "version": 1,
+        "import_batch_id": import_batch_id,
     }
     for name in SENSITIVE_FIELDS:
         plain = values.get(name) or ""
@@ -462,16 +470,8 @@ def contact_row(
 
 
 def bulk_insert_contacts(rows: Sequence[tuple[Any, ...]]) -> None:
-    """executemany into customers_contact (trusted loaders: demo, import, benchmark)."""
-    if not rows:
-        return
-    placeholders = ", ".join(["%s"] * len(CONTACT_COLUMNS))
-    sql = (
-        f"INSERT INTO {Contact._meta.db_table} ({', '.join(CONTACT_COLUMNS)}) "
-        f"VALUES ({placeholders})"
-    )
-    with connection.cursor() as cur:
-        cur.executemany(sql, rows)
+    """Rows of ``contact_row`` into customers_contact (trusted loaders: demo, import, bench)."""
+    insert_many(Contact._meta.db_table, CONTACT_COLUMNS, rows)
 
 
 def merge_contacts(survivor: Customer, merged: Customer) -> int:
@@ -513,15 +513,19 @@ def bulk_primary_contacts(
     *,
     actor_id: int | None,
     created_at: Sequence[Any],
+    import_batch_id: int | None = None,
+    by_code: Mapping[str, int] | None = None,
 ) -> None:
     """The primary contact of every customer a bulk load just inserted (customers.bulk),
     from each row's contact values, in one executemany."""
-    by_code = dict(Customer.objects.filter(code__in=list(codes)).values_list("code", "pk"))
+    if by_code is None:
+        by_code = dict(Customer.objects.filter(code__in=list(codes)).values_list("code", "pk"))
     bulk_insert_contacts(
         [
             contact_row(
                 {
                     "name": values["contact_name"],
+                    "title": values.get("title", ""),
                     "mobile": values.get("mobile", ""),
                     "phone": values.get("phone", ""),
                     "email": values.get("email", ""),
@@ -530,6 +534,7 @@ def bulk_primary_contacts(
                 customer_id=by_code[code],
                 actor_id=actor_id,
                 created_at=stamp,
+                import_batch_id=import_batch_id,
             )
             for values, code, stamp in zip(rows, codes, created_at, strict=True)
             if values.get("contact_name") and code in by_code

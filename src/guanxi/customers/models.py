@@ -117,6 +117,15 @@ class Customer(BusinessModel):
     completeness = models.PositiveSmallIntegerField(_("完整度"), default=0, editable=False)
     # Set when the personal data was erased (PIPL): the business record stays, anonymised.
     erased_at = models.DateTimeField(_("个人信息清除时间"), null=True, blank=True, editable=False)
+    # The import batch that created the record (None when entered by hand): undo removes it.
+    import_batch = models.ForeignKey(
+        "dataio.ImportBatch",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
     # Set (with deleted_at) when this record was merged into another; such records stay for
     # inspection, out of the recycle bin, and go when the survivor is purged.
     merged_into = models.ForeignKey(
@@ -438,6 +447,15 @@ class Contact(BusinessModel):
     scope_department_field = "customer__department"
     scope_object_type = "customer"
 
+    import_batch = models.ForeignKey(
+        "dataio.ImportBatch",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
     class Meta:
         verbose_name = _("联系人")
         verbose_name_plural = _("联系人")
@@ -495,6 +513,15 @@ class FollowUp(BusinessModel):
     scope_owner_field = "customer__owner"
     scope_department_field = "customer__department"
     scope_object_type = "customer"
+
+    import_batch = models.ForeignKey(
+        "dataio.ImportBatch",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("跟进记录")

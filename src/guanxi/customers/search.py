@@ -21,12 +21,19 @@ from django.db.models.expressions import RawSQL
 
 FTS_TABLE = "customers_customer_fts"
 
-SQLITE_SETUP = [
+# Rows written by an import are indexed by ``index_imported`` in one statement per chunk:
+# FTS5 takes ~190 us a row through a row trigger and ~15 us a row in bulk.
+INSERT_TRIGGER = f"""CREATE TRIGGER IF NOT EXISTS customers_customer_fts_ai
+    AFTER INSERT ON customers_customer WHEN new.import_batch_id IS NULL
+    BEGIN INSERT INTO {FTS_TABLE}(rowid, search_tokens) VALUES (new.id, new.search_tokens); END"""
+# Before the import_batch column exists (early migrations) the trigger cannot name it.
+LEGACY_INSERT_TRIGGER = f"""CREATE TRIGGER IF NOT EXISTS customers_customer_fts_ai
+    AFTER INSERT ON customers_customer
+    BEGIN INSERT INTO {FTS_TABLE}(rowid, search_tokens) VALUES (new.id, new.search_tokens); END"""
+SQLITE_SETUP = [  # the insert trigger goes second (see install)
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
     "search_tokens, content='customers_customer', content_rowid='id', "
     "tokenize='unicode61 remove_diacritics 0', detail=none)",
-    f"""CREATE TRIGGER IF NOT EXISTS customers_customer_fts_ai AFTER INSERT ON customers_customer
-    BEGIN INSERT INTO {FTS_TABLE}(rowid, search_tokens) VALUES (new.id, new.search_tokens); END""",
     f"""CREATE TRIGGER IF NOT EXISTS customers_customer_fts_ad AFTER DELETE ON customers_customer
     BEGIN INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, search_tokens)
     VALUES ('delete', old.id, old.search_tokens); END""",
@@ -55,10 +62,41 @@ POSTGRES_TEARDOWN = ["DROP INDEX IF EXISTS customers_customer_tokens_gin"]
 
 def install(schema_editor: object = None) -> None:
     """Create the vendor-specific index (called by a migration and by the benchmark)."""
-    statements = SQLITE_SETUP if connection.vendor == "sqlite" else POSTGRES_SETUP
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cur:
+            columns = {
+                c.name
+                for c in connection.introspection.get_table_description(cur, "customers_customer")
+            }
+        trigger = INSERT_TRIGGER if "import_batch_id" in columns else LEGACY_INSERT_TRIGGER
+        statements = [SQLITE_SETUP[0], trigger, *SQLITE_SETUP[1:]]
+    else:
+        statements = POSTGRES_SETUP
     with connection.cursor() as cur:
         for sql in statements:
             cur.execute(sql)
+
+
+def index_imported(batch_id: int, first_id: int, last_id: int) -> None:
+    """Index the rows an import chunk just inserted (ids ``first_id``..``last_id`` of batch
+    ``batch_id``), inside the chunk's transaction. PostgreSQL's GIN index needs nothing."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {FTS_TABLE}(rowid, search_tokens) SELECT id, search_tokens "
+            "FROM customers_customer WHERE import_batch_id = %s AND id BETWEEN %s AND %s",
+            [batch_id, first_id, last_id],
+        )
+
+
+def replace_insert_trigger(apps: object = None, schema_editor: object = None) -> None:
+    """Migration step: the insert trigger with the import exception (SQLite only)."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cur:
+        cur.execute("DROP TRIGGER IF EXISTS customers_customer_fts_ai")
+        cur.execute(INSERT_TRIGGER)
 
 
 def uninstall(schema_editor: object = None) -> None:

@@ -1,0 +1,235 @@
+"""Customer import at size: a 100,000-row XLSX through the whole import (file copy, type and
+bound checks, reading, mapping, validation, normalisation, encryption, pinyin keys, duplicate
+checks, bulk write, primary contacts, audit), timed end to end, then the same rows inserted
+by a raw ``executemany`` into the same indexed table in the same run, and the ratio.
+
+    python bench/bench_import.py --db sqlite --rows 100000
+    python bench/bench_import.py --db postgres --rows 100000
+    python bench/bench_import.py --db sqlite --memory-rows 1000000   # peak RSS of a CSV import
+
+Each run starts from an empty database (var/bench-import/). Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "var" / "bench-import"
+HEADERS = [
+    "客户名称",
+    "客户类型",
+    "所属行业",
+    "联系人",
+    "职务",
+    "手机号",
+    "邮箱",
+    "客户来源",
+    "客户标签",
+    "地址",
+    "备注",
+]
+
+
+def configure(db: str) -> str:
+    shutil.rmtree(DATA, ignore_errors=True)
+    DATA.mkdir(parents=True)
+    os.environ["GUANXI_DATA_DIR"] = str(DATA)
+    os.environ.setdefault("GUANXI_LOG_LEVEL", "WARNING")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "guanxi.settings"
+    os.environ["GUANXI_WORKER_IMMEDIATE"] = "1"
+    if db == "sqlite":
+        url = f"sqlite:///{DATA / 'bench.sqlite3'}"
+    else:
+        import psycopg
+
+        base = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute('DROP DATABASE IF EXISTS "guanxi_bench_import"')
+            conn.execute('CREATE DATABASE "guanxi_bench_import"')
+        url = f"{base}/guanxi_bench_import"
+    os.environ["DATABASE_URL"] = url
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    return url
+
+
+def admin_user():
+    from guanxi.accounts.models import User
+    from guanxi.accounts.seeds import ensure_default_roles
+    from guanxi.accounts.services import department_create
+
+    ensure_default_roles()
+    head = department_create(name="总公司")
+    return User.objects.create_superuser(
+        username="admin", password="bench-pass-2026", name="管理员", department=head
+    )
+
+
+def source_rows(rows: int):
+    """Realistic template rows: the demo generator's companies, one-column addresses."""
+    from guanxi.core.dictionaries import dictionary_labels
+    from guanxi.customers.demo_data import customer_rows
+
+    industries = dictionary_labels("industry")
+    sources = dictionary_labels("customer_source")
+    for n, (row, _created) in enumerate(customer_rows(rows, seed=5)):
+        yield [
+            row["name"],
+            "企业客户" if row["customer_type"] == "enterprise" else "个人客户",
+            industries.get(row["industry"], ""),
+            row["contact_name"],
+            "经理" if n % 3 else "",
+            row["mobile"],
+            row.get("email", ""),
+            sources.get(row["source"], ""),
+            "重点" if n % 10 == 0 else "",
+            f"{row['province']}{row['city']}{row['district']}{row['address']}",
+            "",
+        ]
+
+
+def _write_with_xlsxwriter(path: Path, rows: int) -> float:
+    import xlsxwriter
+
+    started = time.perf_counter()
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = book.add_worksheet("客户")
+    sheet.write_row(0, 0, HEADERS)
+    for r, values in enumerate(source_rows(rows), start=1):
+        sheet.write_row(r, 0, values)
+    book.close()
+    return time.perf_counter() - started
+
+
+def import_file(path: Path, user) -> tuple[float, object]:
+    from guanxi.dataio import engine, import_services
+
+    started = time.perf_counter()
+    batch = import_services.import_upload(
+        actor=user, object_type="customer", source=path, file_name=path.name
+    )
+    batch = import_services.import_configure(
+        actor=user, batch=batch, mapping_data=batch.mapping, dedupe="skip"
+    )
+    import_services.import_start(actor=user, batch=batch, queue=False)
+    batch = engine.run_batch(batch.pk)
+    return time.perf_counter() - started, batch
+
+
+def raw_insert_seconds() -> tuple[float, int]:
+    """Read the imported rows back, empty the table, insert them again with executemany."""
+    from django.db import connection, transaction
+
+    from guanxi.customers.bulk import COLUMNS
+
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT {', '.join(COLUMNS)} FROM customers_customer")
+        rows = [tuple(r) for r in cur.fetchall()]
+        cur.execute("DELETE FROM customers_contact")
+        cur.execute("DELETE FROM customers_customertag")
+        for table in connection.introspection.table_names():
+            if table.startswith("customers_") and "name" in table and "key" in table:
+                cur.execute(f"DELETE FROM {table}")
+        cur.execute("DELETE FROM customers_customer")
+    placeholders = ", ".join(["%s"] * len(COLUMNS))
+    sql = f"INSERT INTO customers_customer ({', '.join(COLUMNS)}) VALUES ({placeholders})"
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cur:
+        for i in range(0, len(rows), 5000):
+            cur.executemany(sql, rows[i : i + 5000])
+    return time.perf_counter() - started, len(rows)
+
+
+def memory_run(db_url: str, rows: int) -> None:
+    """A CSV import of ``rows`` rows in a child process; its peak RSS."""
+    path = DATA / f"memory-{rows}.csv"
+    started = time.perf_counter()
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADERS)
+        for n in range(rows):
+            writer.writerow(
+                [
+                    f"内存测试{n:07d}贸易有限公司",
+                    "企业客户",
+                    "批发和零售业",
+                    f"联系人{n % 97}",
+                    "经理",
+                    f"13{n % 10}{n:08d}",
+                    "",
+                    "展会",
+                    "",
+                    "广东省深圳市南山区科技园",
+                    "",
+                ]
+            )
+    print(
+        f"  wrote {rows:,}-row CSV ({path.stat().st_size / 1e6:.0f} MB) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    env = {**os.environ, "DATABASE_URL": db_url, "GUANXI_DATA_DIR": str(DATA)}
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "guanxi.cli",
+            "import",
+            "customers",
+            str(path),
+            "--as",
+            "admin",
+            "--json",
+        ],
+        env=env,
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        f"  {rows:,}-row CSV import: {time.perf_counter() - started:.1f} s, peak RSS {peak:.0f} MB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--memory-rows", type=int, default=0)
+    args = parser.parse_args()
+    url = configure(args.db)
+    from django.db import connection
+
+    user = admin_user()
+    print(f"== import bench on {connection.vendor}, {args.rows:,} rows")
+    if args.memory_rows:
+        memory_run(url, args.memory_rows)
+        return
+    path = DATA / f"customers-{args.rows}.xlsx"
+    print(f"  wrote the XLSX in {_write_with_xlsxwriter(path, args.rows):.1f} s")
+    seconds, batch = import_file(path, user)
+    print(
+        f"  import end to end: {seconds:.2f} s ({batch.rows_done / seconds:,.0f} rows/s): "
+        f"{batch.created_count:,} created, {batch.skipped_count:,} skipped, "
+        f"{batch.error_count:,} errors"
+    )
+    raw, count = raw_insert_seconds()
+    print(f"  raw executemany of the same {count:,} rows: {raw:.2f} s ({count / raw:,.0f} rows/s)")
+    print(f"  ratio import / raw insert: {seconds / raw:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
