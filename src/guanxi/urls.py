@@ -20,6 +20,7 @@ urlpatterns = [
     path("tasks/", include("guanxi.workflow.task_urls")),
     path("settings/", include("guanxi.core.urls")),
     path("export/", include("guanxi.dataio.urls")),
+    path("import/", include("guanxi.dataio.import_urls")),
 ]
 
 handler404 = "guanxi.core.views.page_not_found"

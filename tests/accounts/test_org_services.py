@@ -560,6 +560,6 @@ def test_default_roles_follow_design(org):
         "customers.add_interaction",
     }
     total = Permission.objects.filter(
-        content_type__app_label__in=["accounts", "core", "customers", "audit", "workflow"]
+        content_type__app_label__in=["accounts", "core", "customers", "audit", "workflow", "dataio"]
     ).count()
     assert len(admin) == total

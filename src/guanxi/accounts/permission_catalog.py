@@ -33,8 +33,10 @@ ACTION_LABELS = {
     "view_sensitive": _("查看敏感信息"),
     "purge": _("彻底删除"),
     "merge": _("合并"),
+    "undo": _("撤销"),
 }
 _ACTION_GROUPS = {
+    "undo": ADVANCED,
     "view": BASIC,
     "add": BASIC,
     "change": BASIC,
@@ -160,6 +162,20 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
         {"view": ("view_reminderrule",), "change": ("change_reminderrule",)},
         administrative=True,
         advanced_view=True,
+    ),
+    ObjectType(
+        "import_batch",
+        _("他人的导入批次"),
+        "dataio",
+        {"undo": ("undo_importbatch",)},
+        administrative=True,
+    ),
+    ObjectType(
+        "import_mapping",
+        _("他人的导入映射模板"),
+        "dataio",
+        {"delete": ("delete_importmapping",)},
+        administrative=True,
     ),
     ObjectType(
         "dictionary",

@@ -52,8 +52,11 @@ DICTIONARY_ALL = [
     "core.view_dictionaryitem",
 ]
 
+# Undo anyone's import batch and see every batch; delete anyone's saved column mapping.
+IMPORT_ADMIN = ["dataio.undo_importbatch", "dataio.delete_importmapping"]
+
 # Apps whose every permission the admin role holds (users, roles, audit, workflow ...).
-ADMIN_APPS = ["accounts", "core", "customers", "audit", "workflow"]
+ADMIN_APPS = ["accounts", "core", "customers", "audit", "workflow", "dataio"]
 
 # code: (name, description, permissions, read scope, write scope)
 DEFAULT_ROLES: dict[str, tuple[str, str, list[str] | str, str, str]] = {
@@ -74,6 +77,7 @@ DEFAULT_ROLES: dict[str, tuple[str, str, list[str] | str, str, str]] = {
             "customers.delete_tagrule",
             *TAG_ALL,
             *DICTIONARY_ALL,
+            *IMPORT_ADMIN,
         ],
         ALL,
         ALL,

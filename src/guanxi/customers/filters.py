@@ -49,6 +49,10 @@ class CustomerFilter(django_filters.FilterSet):
         field_name="department_id", label=_("部门"), min_value=0, max_value=MAX_ID
     )
     tag = django_filters.CharFilter(method="filter_tag", label=_("标签"), max_length=32)
+    # The customers an import created (the import result page links here).
+    import_batch = django_filters.NumberFilter(
+        field_name="import_batch_id", label=_("导入批次"), min_value=0, max_value=MAX_ID
+    )
     created_from = django_filters.DateFilter(
         field_name="created_at", lookup_expr="date__gte", label=_("创建日期从")
     )

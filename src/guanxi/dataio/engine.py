@@ -38,7 +38,7 @@ from guanxi.dataio.models import (
     ImportStatus,
     RowIssueKind,
 )
-from guanxi.dataio.readers import TableInfo, count_rows, iter_rows
+from guanxi.dataio.readers import TableInfo, UploadRejected, count_rows, iter_rows
 
 PREVIEW_ROWS = 100
 BULK_CACHE_KIB = 128 * 1024
@@ -315,7 +315,22 @@ def validate_batch(
     batch_id: int, *, on_progress: Callable[[ImportBatch], None] | None = None
 ) -> ImportBatch:
     """The dry run: every row cleaned and checked for duplicates, nothing written but the
-    batch's counts, its preview and its row issues (so the error report can be had first)."""
+    batch's counts, its preview and its row issues (so the error report can be had first).
+    A dry run that fails (a bound met half-way, a broken file) puts the batch back to its
+    mapping step with the reason."""
+    try:
+        return _validate(batch_id, on_progress)
+    except Exception as exc:
+        failure = (
+            str(exc.message) if isinstance(exc, UploadRejected) else f"{type(exc).__name__}: {exc}"
+        )
+        ImportBatch.objects.filter(pk=batch_id).update(
+            status=ImportStatus.UPLOADED, failure=failure[:2000]
+        )
+        raise
+
+
+def _validate(batch_id: int, on_progress: Callable[[ImportBatch], None] | None) -> ImportBatch:
     batch = ImportBatch.objects.select_related("created_by").get(pk=batch_id)
     info = table_info(batch)
     importer = get_importer(batch.object_type)
@@ -350,6 +365,7 @@ def validate_batch(
     batch.preview = run.preview
     batch.total_rows = c.rows
     batch.status = ImportStatus.VALIDATED
+    batch.failure = ""
     batch.finished_at = timezone.now()
     batch.save()
     return batch

@@ -4,6 +4,9 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+from guanxi.core.migration_ops import reinstall_customer_search
+
+
 def import_aware_trigger(apps, schema_editor):
     from guanxi.customers import search
 
@@ -53,5 +56,6 @@ class Migration(migrations.Migration):
                 to="dataio.importbatch",
             ),
         ),
+        migrations.RunPython(reinstall_customer_search, migrations.RunPython.noop),
         migrations.RunPython(import_aware_trigger, migrations.RunPython.noop),
     ]

@@ -63,7 +63,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         example="批发和零售业",
     ),
     FieldSpec("category", _("客户分类"), ("分类", "客户级别", "category"), rule=_("字典值")),
-    FieldSpec("source", _("客户来源"), ("来源", "source"), rule=_("字典值"), example="网站"),
+    FieldSpec("source", _("客户来源"), ("来源", "source"), rule=_("字典值"), example="网络推广"),
     FieldSpec(
         "status",
         _("客户状态"),
