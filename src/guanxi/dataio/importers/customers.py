@@ -7,12 +7,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.models import User
@@ -155,9 +157,9 @@ REGION_PARTS = ("province", "city", "district", "address")
 
 def _choice(value: str, choices: Any, words: dict[str, str] | None = None) -> str:
     """A TextChoices code from its code, its label or a short word of it ("企业")."""
-    for code, label in choices.choices:
-        if value in (code, str(label)):
-            return code
+    known = _choice_lookup(choices, get_language() or "")
+    if value in known:
+        return known[value]
     for word, code in (words or {}).items():
         if word in value:
             return code
@@ -165,6 +167,18 @@ def _choice(value: str, choices: Any, words: dict[str, str] | None = None) -> st
         if str(label).startswith(value) or value.startswith(str(label)[:2]):
             return code
     return value  # clean_customer_input names it as a bad choice
+
+
+@lru_cache(maxsize=32)
+def _choice_lookup(choices: Any, language: str) -> dict[str, str]:
+    """Code and label (in the active language and in Chinese) -> code, built once."""
+    lookup: dict[str, str] = {}
+    for code, label in choices.choices:
+        lookup[str(label)] = code
+        with translation.override("zh-hans"):
+            lookup[str(label)] = code
+        lookup[code] = code
+    return lookup
 
 
 def parse_moment(value: str) -> datetime:
