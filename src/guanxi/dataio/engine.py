@@ -41,7 +41,7 @@ from guanxi.dataio.models import (
 from guanxi.dataio.readers import TableInfo, UploadRejected, count_rows, iter_rows
 
 PREVIEW_ROWS = 100
-BULK_CACHE_KIB = 128 * 1024
+BULK_CACHE_KIB = 64 * 1024
 
 MSG_WITHIN_FILE = _("与本文件第 %(row)s 行重复（%(rules)s）")
 MSG_WITHIN_FILE_EARLIER = _("与本文件中较早的一行重复（%(rules)s，已导入为 %(label)s）")
@@ -506,10 +506,3 @@ def _run_chunks(batch: ImportBatch, on_chunk: Callable[[ImportBatch], None] | No
             "seconds": round(time.perf_counter() - started, 2),
         },
     )
-    if batch.created_count and batch.object_type == "customer":
-        from guanxi.customers.models import Customer
-        from guanxi.customers.services import announce_change
-
-        # Rule-based tags and the like look at the new customers once, after the run.
-        ids = list(Customer.objects.filter(import_batch=batch).values_list("pk", flat=True))
-        announce_change(ids, "customer.import")

@@ -369,6 +369,9 @@ class CustomerImporter(Importer):
         for row, code in zip(rows, codes, strict=True):
             row.target_id = ids[code]
         self._tag([(ids[c], r.cleaned.get("tags") or []) for r, c in zip(rows, codes, strict=True)])
+        # Rule-based tags look at the new customers once this chunk commits (chunk by
+        # chunk, so a million-row import never holds every id at once).
+        services.announce_change(list(ids.values()), "customer.import")
         if self.review_needed:
             for customer in Customer.objects.filter(pk__in=ids.values()):
                 approvals.submit_new(actor=self.actor, customer=customer, meta=None)
