@@ -91,16 +91,16 @@ def end_of_today() -> dt.datetime:
     return now.replace(hour=23, minute=59, second=59, microsecond=999999)
 
 
-def due_list(*, user: Any, cursor: str | None = None, limit: int = 50) -> Page:
-    """The caller's own customers whose next follow-up is due by the end of today, the most
-    overdue first, each with the plan of its latest follow-up (``next_plan``, one subquery on
-    the customer's follow-up index)."""
+def due_queryset(user: Any) -> QuerySet:
+    """The caller's own customers whose next follow-up is due by the end of today, each with
+    the plan and method of its latest follow-up (``next_plan``, ``last_method``: one
+    subquery each on the customer's follow-up index). The 我的跟进 page and its export."""
     if not user.has_perm("customers.view_customer"):
-        return Page(items=[], next_cursor=None, prev_cursor=None)
+        return Customer.objects.none()
     latest = (
         FollowUp.objects.alive().filter(customer=OuterRef("pk")).order_by("-followed_at", "-id")
     )
-    qs = (
+    return (
         Customer.objects.alive()
         .restrict(user, "view")
         .filter(owner=user, next_follow_up_at__lte=end_of_today())
@@ -120,4 +120,10 @@ def due_list(*, user: Any, cursor: str | None = None, limit: int = 50) -> Page:
             last_method=Subquery(latest.values("method")[:1]),
         )
     )
-    return paginate(qs, ordering=DUE_ORDERING, cursor=cursor, limit=limit)
+
+
+def due_list(*, user: Any, cursor: str | None = None, limit: int = 50) -> Page:
+    """One page of ``due_queryset``, the most overdue first."""
+    if not user.has_perm("customers.view_customer"):
+        return Page(items=[], next_cursor=None, prev_cursor=None)
+    return paginate(due_queryset(user), ordering=DUE_ORDERING, cursor=cursor, limit=limit)

@@ -1,9 +1,11 @@
-"""``guanxi export customers --format xlsx|csv|json [filters] [--as USERNAME] -o FILE``.
+"""``guanxi export customers|contacts|follow-ups|follow-ups-due --format xlsx|csv|json|xml|pdf
+[filters] [--as USERNAME] -o FILE``.
 
-Runs the same export as the list page's 导出 button (scope, masking, audit) for a user: the
-one given with ``--as``, else the first active admin. No row cap: the file is written row by
-row. Filters take the list's parameter names: ``--status cooperating --province 广东省``,
-and any other one (custom fields too) with ``--filter cf_level=a``.
+Runs the same export as the list page's 导出 menu (scope, masking, audit) for a user: the
+one given with ``--as``, else the first active admin. No row cap (but a PDF's own,
+GUANXI_EXPORT_PDF_MAX_ROWS): the file is written row by row. Filters take the list's
+parameter names: ``--status cooperating --province 广东省``, ``--customer-id 12``, and any
+other one (custom fields too) with ``--filter cf_level=a``.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 
 from guanxi.core.errors import DomainError
+from guanxi.dataio.exporters import FORMATS
 
-OBJECTS = ("customers",)
+OBJECTS = ("customers", "contacts", "follow-ups", "follow-ups-due")
 FILTER_OPTIONS = (
     "q",
     "status",
@@ -30,6 +33,8 @@ FILTER_OPTIONS = (
     "tag",
     "created_from",
     "created_to",
+    "customer_id",
+    "due_before",
 )
 
 
@@ -49,11 +54,11 @@ def exporting_user(username: str | None) -> Any:
 
 
 class Command(BaseCommand):
-    help = "Export customers (as a user: their scope and masking apply; audited)."
+    help = "Export a list (as a user: their scope and masking apply; audited)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("object", choices=OBJECTS)
-        parser.add_argument("--format", default="xlsx", choices=("xlsx", "csv", "json"))
+        parser.add_argument("--format", default="xlsx", choices=FORMATS)
         parser.add_argument("-o", "--output", required=True, help="file to write")
         parser.add_argument("--as", dest="username", help="export as this user")
         for name in FILTER_OPTIONS:
@@ -64,7 +69,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from guanxi.audit.services import RequestMeta
-        from guanxi.dataio.customer_export import customer_export
+        from guanxi.dataio.export_service import export_run
 
         params = {n: options[n] for n in FILTER_OPTIONS if options.get(n)}
         for item in options["filter"]:
@@ -74,8 +79,9 @@ class Command(BaseCommand):
             params[name.strip()] = value
         user = exporting_user(options["username"])
         try:
-            result = customer_export(
+            result = export_run(
                 actor=user,
+                kind=options["object"],
                 params=params,
                 fmt=options["format"],
                 meta=RequestMeta(user_agent="guanxi export"),
@@ -87,4 +93,5 @@ class Command(BaseCommand):
             raise CommandError(f"{exc.message} ({exc.code})") from exc
         with result.file, open(options["output"], "wb") as out:
             shutil.copyfileobj(result.file, out)
-        self.stdout.write(f"exported {result.rows} customer(s) to {options['output']}")
+        what = options["object"].replace("-", " ")
+        self.stdout.write(f"exported {result.rows} row(s) of {what} to {options['output']}")
