@@ -16,29 +16,17 @@ from guanxi.core.crypto import decrypt, encrypt
 from guanxi.core.models import CustomField
 from guanxi.customers import services
 from guanxi.customers.models import Customer
+from guanxi.customers.validation import EDITABLE_FIELDS, SENSITIVE_FIELDS
 from guanxi.dataio.models import ImportBatch, ImportUpdate
 
 MSG_CHANGED = _("本批次导入的 %(count)s 条记录在导入后已被修改，不能整批撤销")
+# What an import update may change: the form's fields but status, tags and owner (changed
+# through their own services), plus custom values.
 RESTORABLE = (
-    "name",
-    "customer_type",
-    "contact_name",
-    "mobile",
-    "phone",
-    "email",
-    "uscc",
-    "id_number",
-    "province",
-    "city",
-    "district",
-    "address",
-    "industry",
-    "category",
-    "source",
-    "notes",
+    *(f for f in EDITABLE_FIELDS if f not in ("status", "tags", "owner_id")),
     "custom_fields",
 )
-SENSITIVE = ("mobile", "phone", "email", "uscc", "id_number")
+SENSITIVE = SENSITIVE_FIELDS
 CHUNK = 2000
 
 
@@ -60,13 +48,9 @@ def _restored(before: dict[str, Any]) -> dict[str, Any]:
 
 def _changed_since(batch: ImportBatch) -> int:
     created = Customer.objects.filter(import_batch=batch, version__gt=1).count()
-    updated = sum(
-        1
-        for object_id, version in ImportUpdate.objects.filter(batch=batch).values_list(
-            "object_id", "version"
-        )
-        if Customer.objects.filter(pk=object_id).exclude(version=version).exists()
-    )
+    left_at = dict(ImportUpdate.objects.filter(batch=batch).values_list("object_id", "version"))
+    now_at = Customer.objects.filter(pk__in=list(left_at)).values_list("pk", "version")
+    updated = sum(1 for pk, version in now_at if version != left_at[pk])
     return created + updated
 
 

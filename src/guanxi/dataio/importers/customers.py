@@ -26,7 +26,7 @@ from guanxi.core.validators import fold_text, name_key
 from guanxi.customers import approvals, bulk, services
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.models import Customer, CustomerTag, Tag
-from guanxi.customers.validation import clean_customer_input
+from guanxi.customers.validation import EDITABLE_FIELDS, clean_customer_input
 from guanxi.dataio.importers.base import FieldSpec, Importer, Match, Row, error_messages
 
 MSG_OWNER_UNKNOWN = _("找不到负责人“%(value)s”（填写用户名或姓名）")
@@ -132,25 +132,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("notes", _("备注"), ("说明", "notes", "remark", "remarks", "comment")),
 )
 # Form fields cleaned by clean_customer_input; the rest are the importer's own.
-BASE_FIELDS = (
-    "name",
-    "customer_type",
-    "contact_name",
-    "mobile",
-    "phone",
-    "email",
-    "uscc",
-    "id_number",
-    "province",
-    "city",
-    "district",
-    "address",
-    "industry",
-    "category",
-    "source",
-    "status",
-    "notes",
-)
+BASE_FIELDS = tuple(f for f in EDITABLE_FIELDS if f not in ("tags", "owner_id"))
 KEY_FIELDS = ("mobile", "phone", "email", "uscc")
 REGION_PARTS = ("province", "city", "district", "address")
 
