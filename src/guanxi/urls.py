@@ -1,12 +1,12 @@
 """HTML routes, the API under /api/v1, and health."""
 
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from guanxi.core.health import healthz
+from guanxi.reports import page_views as report_pages
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="customers:list", permanent=False), name="home"),
+    path("", report_pages.dashboard, name="home"),
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("guanxi.api")),
@@ -21,6 +21,9 @@ urlpatterns = [
     path("settings/", include("guanxi.core.urls")),
     path("export/", include("guanxi.dataio.urls")),
     path("import/", include("guanxi.dataio.import_urls")),
+    path("reports/", include("guanxi.reports.urls")),
+    path("settings/system/", include("guanxi.ops.urls")),
+    path("", include("guanxi.ops.root_urls")),
 ]
 
 handler404 = "guanxi.core.views.page_not_found"

@@ -551,6 +551,7 @@ def test_default_roles_follow_design(org):
         "customers.change_followup",
         "customers.add_interaction",
         "customers.change_interaction",
+        "reports.view_report",
     }
     # Service reps read every follow-up and contact and edit none; they record interactions
     # (complaints, enquiries).
@@ -558,8 +559,18 @@ def test_default_roles_follow_design(org):
         "customers.view_customer",
         *relationship_read,
         "customers.add_interaction",
+        "reports.view_report",
     }
     total = Permission.objects.filter(
-        content_type__app_label__in=["accounts", "core", "customers", "audit", "workflow", "dataio"]
+        content_type__app_label__in=[
+            "accounts",
+            "core",
+            "customers",
+            "audit",
+            "workflow",
+            "dataio",
+            "reports",
+            "ops",
+        ]
     ).count()
     assert len(admin) == total

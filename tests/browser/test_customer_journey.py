@@ -50,7 +50,10 @@ def test_customer_journey(live_server: Any, org: dict[str, Any], page: Page) -> 
     page.locator("input[name=password]").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
 
-    # 2. Signed in, we land on the customer list.
+    # 2. Signed in, we land on the home dashboard; the menu leads to the customer list.
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_role("heading", name="首页看板")).to_be_visible()
+    page.get_by_role("link", name="客户列表").first.click()
     expect(page).to_have_url(re.compile(r"/customers/$"))
     expect(page.get_by_role("heading", name="客户列表")).to_be_visible()
     expect(page.locator("#customer-table")).to_contain_text("上海浦江物流有限公司")

@@ -13,7 +13,6 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
-from huey.contrib.djhuey import HUEY
 
 from guanxi.audit.models import AuditEntry
 from guanxi.dataio.export_jobs import export_job_run, purge_expired_exports
@@ -146,12 +145,13 @@ def test_old_files_are_deleted_and_lost_jobs_failed(
     assert purge_expired_exports() == 0  # idempotent
 
 
-def test_the_purge_is_a_nightly_periodic_job():
-    jobs = {task.name: task for task in HUEY._registry.periodic_tasks}
+def test_the_purge_is_a_nightly_scheduled_job():
+    from guanxi.ops.schedule import next_run, registered_jobs
+
+    cron = registered_jobs()["purge_exports"].cron
     shanghai = dt.datetime(2026, 11, 24, 3, 15, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    utc = shanghai.astimezone(dt.UTC).replace(tzinfo=None)
-    assert jobs["purge_exports"].validate_datetime(utc)
-    assert not jobs["purge_exports"].validate_datetime(utc + dt.timedelta(hours=1))
+    assert next_run(cron, shanghai - dt.timedelta(minutes=1)) == shanghai
+    assert next_run(cron, shanghai) == shanghai + dt.timedelta(days=1)
 
 
 def test_command_line_exports_every_list_in_every_format(org, make_customer, tmp_path):

@@ -70,18 +70,23 @@ def test_settings_builder_and_immediate_mode_under_tests(tmp_path):
     assert HUEY.immediate  # enqueued tasks run inline in the test process
 
 
-def _periodic() -> dict[str, object]:
-    return {task.name: task for task in HUEY._registry.periodic_tasks}
+def _scheduled() -> dict[str, object]:
+    from guanxi.ops.schedule import registered_jobs
+
+    return registered_jobs()
 
 
 def _fires(job: str, shanghai: dt.datetime) -> bool:
-    """Whether ``job`` fires at a Shanghai wall-clock time, given huey's naive-UTC clock."""
-    utc = shanghai.replace(tzinfo=dt.timezone(dt.timedelta(hours=8))).astimezone(UTC)
-    return _periodic()[job].validate_datetime(utc.replace(tzinfo=None))
+    """Whether ``job``'s default schedule (系统设置 → 定时任务) fires at a Shanghai wall-clock
+    time: the next run after the minute before is that very minute."""
+    from guanxi.ops.schedule import next_run
+
+    at = shanghai.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    return next_run(_scheduled()[job].cron, at - dt.timedelta(minutes=1)) == at
 
 
 def test_periodic_jobs_are_registered_with_local_crontabs():
-    assert set(_periodic()) >= EXPECTED_JOBS
+    assert set(_scheduled()) >= EXPECTED_JOBS
     day = dt.datetime(2026, 11, 24)
     assert _fires("daily_digest", day.replace(hour=8))
     assert not _fires("daily_digest", day.replace(hour=16))  # 08:00 UTC is not 08:00 here
@@ -91,7 +96,7 @@ def test_periodic_jobs_are_registered_with_local_crontabs():
     assert _fires("tag_rules", day.replace(hour=1, minute=30))
     assert _fires("quality_sample", dt.datetime(2026, 12, 1, 4))
     assert not _fires("quality_sample", dt.datetime(2026, 12, 2, 4))
-    jobs = _periodic()
+    jobs = _scheduled()
     assert (jobs["reminders"].retries, jobs["reminders"].retry_delay) == (2, 120)
     assert jobs["daily_digest"].retries == 3
     assert jobs["quality_sample"].retries == 0  # each run draws a new sample: never repeated

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -23,6 +22,7 @@ from guanxi.accounts.models import LoginAttempt, User
 from guanxi.accounts.sessions import end_user_sessions
 from guanxi.accounts.tokens import revoke_user_tokens
 from guanxi.audit.services import RequestMeta, audit_record
+from guanxi.ops.parameters import system_parameter
 
 LOCK_REASON = _("连续登录失败")
 
@@ -47,15 +47,15 @@ CAPTCHA_TRIGGERS = (*COUNTED, UNKNOWN_USER, CAPTCHA, LOCKED, DISABLED)
 
 
 def max_failures() -> int:
-    return int(getattr(settings, "GUANXI_LOCKOUT_FAILURES", 5))
+    return int(system_parameter("lockout_failures"))
 
 
 def window() -> timedelta:
-    return timedelta(minutes=int(getattr(settings, "GUANXI_LOCKOUT_WINDOW_MINUTES", 15)))
+    return timedelta(minutes=int(system_parameter("lockout_window_minutes")))
 
 
 def lock_duration() -> timedelta:
-    return timedelta(minutes=int(getattr(settings, "GUANXI_LOCKOUT_MINUTES", 30)))
+    return timedelta(minutes=int(system_parameter("lockout_minutes")))
 
 
 def record_attempt(

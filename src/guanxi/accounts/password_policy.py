@@ -13,7 +13,6 @@ import string
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
@@ -26,6 +25,7 @@ from guanxi.accounts.sessions import end_user_sessions
 from guanxi.accounts.tokens import revoke_user_tokens
 from guanxi.audit.models import AuditResult
 from guanxi.audit.services import RequestMeta, audit_record
+from guanxi.ops.parameters import system_parameter
 
 MSG_OLD_PASSWORD = _("当前密码不正确")
 MSG_TOO_SHORT = _("密码长度不能少于 %(min)d 个字符")
@@ -37,19 +37,19 @@ HELP_HISTORY = _("不能与最近 %(count)d 次使用过的密码相同")
 
 
 def min_length() -> int:
-    return int(getattr(settings, "GUANXI_PASSWORD_MIN_LENGTH", 10))
+    return int(system_parameter("password_min_length"))
 
 
 def required_classes() -> int:
-    return max(0, min(4, int(getattr(settings, "GUANXI_PASSWORD_CLASSES", 3))))
+    return max(0, min(4, int(system_parameter("password_classes"))))
 
 
 def history_size() -> int:
-    return max(0, int(getattr(settings, "GUANXI_PASSWORD_HISTORY", 5)))
+    return max(0, int(system_parameter("password_history")))
 
 
 def max_age_days() -> int:
-    return max(0, int(getattr(settings, "GUANXI_PASSWORD_MAX_AGE_DAYS", 90)))
+    return max(0, int(system_parameter("password_max_age_days")))
 
 
 class MinimumLengthValidator:

@@ -163,6 +163,14 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
         administrative=True,
         advanced_view=True,
     ),
+    ObjectType("report", _("统计报表"), "reports", {"view": ("view_report",)}),
+    ObjectType(
+        "report_schedule",
+        _("定时报表（发送给他人或角色）"),
+        "reports",
+        {"change": ("manage_schedule",)},
+        administrative=True,
+    ),
     ObjectType(
         "import_batch",
         _("他人的导入批次"),
@@ -233,6 +241,22 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
         {"view": ("view_auditentry",), "export": ("export_auditentry",)},
         administrative=True,
         advanced_view=True,
+    ),
+    # Jobs, system parameters and the status page: one right, administering the system.
+    ObjectType(
+        "system",
+        _("系统运维（定时任务、系统参数、系统状态）"),
+        "ops",
+        {"change": ("manage_system",)},
+        administrative=True,
+    ),
+    # Backups, restores (overwrite every record) and their verification records.
+    ObjectType(
+        "backup",
+        _("数据备份与恢复"),
+        "ops",
+        {"change": ("manage_backups",)},
+        administrative=True,
     ),
 )
 OBJECT_TYPE_LABELS = {t.key: t.label for t in OBJECT_TYPES}

@@ -56,7 +56,7 @@ DICTIONARY_ALL = [
 IMPORT_ADMIN = ["dataio.undo_importbatch", "dataio.delete_importmapping"]
 
 # Apps whose every permission the admin role holds (users, roles, audit, workflow ...).
-ADMIN_APPS = ["accounts", "core", "customers", "audit", "workflow", "dataio"]
+ADMIN_APPS = ["accounts", "core", "customers", "audit", "workflow", "dataio", "ops", "reports"]
 
 # code: (name, description, permissions, read scope, write scope)
 DEFAULT_ROLES: dict[str, tuple[str, str, list[str] | str, str, str]] = {
@@ -78,6 +78,8 @@ DEFAULT_ROLES: dict[str, tuple[str, str, list[str] | str, str, str]] = {
             *TAG_ALL,
             *DICTIONARY_ALL,
             *IMPORT_ADMIN,
+            "reports.view_report",
+            "reports.manage_schedule",
         ],
         ALL,
         ALL,
@@ -85,7 +87,13 @@ DEFAULT_ROLES: dict[str, tuple[str, str, list[str] | str, str, str]] = {
     "sales_manager": (
         "销售经理",
         "团队客户与审批、报表",
-        [*CUSTOMER_ALL, *RELATIONSHIP_ALL, "customers.change_segment"],
+        [
+            *CUSTOMER_ALL,
+            *RELATIONSHIP_ALL,
+            "customers.change_segment",
+            "reports.view_report",
+            "reports.manage_schedule",
+        ],
         DEPARTMENT_TREE,
         DEPARTMENT_TREE,
     ),
@@ -97,6 +105,7 @@ DEFAULT_ROLES: dict[str, tuple[str, str, list[str] | str, str, str]] = {
             "customers.add_customer",
             "customers.change_customer",
             *RELATIONSHIP_ALL,
+            "reports.view_report",
         ],
         OWN,
         OWN,
@@ -104,28 +113,44 @@ DEFAULT_ROLES: dict[str, tuple[str, str, list[str] | str, str, str]] = {
     "service_rep": (
         "客服代表",
         "工单与满意度；可查看全部客户，不可修改客户基础信息",
-        ["customers.view_customer", *RELATIONSHIP_READ, "customers.add_interaction"],
+        [
+            "customers.view_customer",
+            *RELATIONSHIP_READ,
+            "customers.add_interaction",
+            "reports.view_report",
+        ],
         ALL,
         OWN,
     ),
     "marketing": (
         "市场专员",
         "客户分群、营销活动",
-        ["customers.view_customer", *RELATIONSHIP_READ, "customers.change_segment"],
+        [
+            "customers.view_customer",
+            *RELATIONSHIP_READ,
+            "customers.change_segment",
+            "reports.view_report",
+        ],
         ALL,
         OWN,
     ),
     "finance": (
         "财务",
         "订单、回款、发票",
-        ["customers.view_customer", *RELATIONSHIP_READ],
+        ["customers.view_customer", *RELATIONSHIP_READ, "reports.view_report"],
         ALL,
         OWN,
     ),
     "analyst": (
         "数据分析",
         "报表与导出",
-        ["customers.view_customer", "customers.export_customer", *RELATIONSHIP_READ],
+        [
+            "customers.view_customer",
+            "customers.export_customer",
+            *RELATIONSHIP_READ,
+            "reports.view_report",
+            "reports.manage_schedule",
+        ],
         ALL,
         OWN,
     ),

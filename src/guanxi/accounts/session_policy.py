@@ -13,7 +13,6 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -23,6 +22,7 @@ from qsessions.models import Session
 from guanxi.accounts.models import User
 from guanxi.audit.services import RequestMeta, audit_record
 from guanxi.core.errors import DomainError
+from guanxi.ops.parameters import system_parameter
 
 STARTED_KEY = "_gx_started"
 SEEN_KEY = "_gx_seen"
@@ -39,19 +39,19 @@ UNKNOWN_DEVICE = _("未知设备")
 
 
 def idle_timeout() -> timedelta:
-    return timedelta(minutes=int(getattr(settings, "GUANXI_SESSION_IDLE_MINUTES", 30)))
+    return timedelta(minutes=int(system_parameter("session_idle_minutes")))
 
 
 def max_lifetime() -> timedelta:
-    return timedelta(hours=int(getattr(settings, "GUANXI_SESSION_MAX_HOURS", 12)))
+    return timedelta(hours=int(system_parameter("session_max_hours")))
 
 
 def max_sessions() -> int:
-    return max(0, int(getattr(settings, "GUANXI_MAX_SESSIONS", 3)))
+    return max(0, int(system_parameter("max_sessions")))
 
 
 def limit_policy() -> str:
-    policy = getattr(settings, "GUANXI_SESSION_LIMIT_POLICY", END_OLDEST)
+    policy = system_parameter("session_limit_policy")
     return REFUSE if policy == REFUSE else END_OLDEST
 
 

@@ -11,4 +11,6 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # The database may be what failed: the page shell must not read it (see shell()).
+    request.gx_without_database = True  # type: ignore[attr-defined]
     return render(request, "errors/500.html", status=500)

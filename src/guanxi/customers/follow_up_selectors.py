@@ -18,6 +18,8 @@ from django.utils.translation import gettext_lazy as _
 from guanxi.core.dictionaries import dictionary_labels
 from guanxi.core.errors import NotFound
 from guanxi.core.pagination import Page, paginate
+from guanxi.customers.choices import CustomerStatus
+from guanxi.customers.filters import BLANK, BlankOrIdFilter
 from guanxi.customers.follow_ups import METHOD_DICT, RESULT_DICT
 from guanxi.customers.models import Contact, Customer, FollowUp
 
@@ -38,10 +40,37 @@ class FollowUpFilter(django_filters.FilterSet):
     due_before = django_filters.IsoDateTimeFilter(
         field_name="next_follow_up_at", lookup_expr="lte", label=_("下次跟进不晚于")
     )
+    # The follow-up owner's department (reports drill down by it; BLANK = none).
+    department_id = BlankOrIdFilter(
+        field_name="owner__department_id", label=_("跟进人部门"), min_value=0, max_value=MAX_ID
+    )
+    method = django_filters.CharFilter(label=_("跟进方式"), max_length=32)
+    # Local dates (settings.TIME_ZONE), both ends included.
+    followed_from = django_filters.DateFilter(
+        field_name="followed_at", lookup_expr="date__gte", label=_("跟进日期从")
+    )
+    followed_to = django_filters.DateFilter(
+        field_name="followed_at", lookup_expr="date__lte", label=_("跟进日期至")
+    )
+    # The pivot drills down by these (BLANK = left empty).
+    result = django_filters.CharFilter(method="filter_text", label=_("跟进结果"), max_length=32)
+    customer_status = django_filters.ChoiceFilter(
+        field_name="customer__status", choices=CustomerStatus.choices, label=_("客户状态")
+    )
+    customer_category = django_filters.CharFilter(
+        field_name="customer__category", method="filter_text", label=_("客户分类"), max_length=32
+    )
+    customer_industry = django_filters.CharFilter(
+        field_name="customer__industry", method="filter_text", label=_("客户行业"), max_length=32
+    )
 
     class Meta:
         model = FollowUp
         fields: list[str] = []
+
+    def filter_text(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        """Exact match; ``BLANK`` selects the records that left the field empty."""
+        return queryset.filter(**{name: "" if value == BLANK else value})
 
 
 def follow_up_queryset(user: Any, action: str = "view") -> QuerySet:

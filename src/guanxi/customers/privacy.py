@@ -14,7 +14,6 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -43,6 +42,7 @@ from guanxi.customers.models import (
 from guanxi.customers.name_keys import sync_name_keys
 from guanxi.customers.services import custom_field_definitions, lock_for_write, refresh_derived
 from guanxi.customers.validation import PERSONAL_FIELDS
+from guanxi.ops.parameters import system_parameter
 
 PRIVACY_PERM = "customers.handle_privacy_customer"
 ANONYMOUS = "（已匿名）"
@@ -75,7 +75,7 @@ register_actions(
 
 
 def retention_idle_days() -> int:
-    return int(getattr(settings, "GUANXI_RETENTION_LOST_DAYS", 730))
+    return int(system_parameter("retention_lost_days"))
 
 
 # --- lawful basis (consent) ------------------------------------------------------------------

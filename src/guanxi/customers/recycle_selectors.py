@@ -13,7 +13,6 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +22,7 @@ from guanxi.core.pagination import Page, paginate
 from guanxi.core.permissions import require_perm
 from guanxi.customers.models import Customer
 from guanxi.customers.search import apply_customer_search
+from guanxi.ops.parameters import system_parameter
 
 BIN_PERMISSION = "customers.delete_customer"
 BIN_ORDERING = "-deleted_at"
@@ -30,7 +30,7 @@ BIN_ORDERING = "-deleted_at"
 
 def retention_days() -> int:
     """Days a deleted customer stays in the bin before the job purges it; 0 keeps it forever."""
-    return settings.GUANXI_RECYCLE_BIN_DAYS  # read and bounded once, in settings
+    return max(0, int(system_parameter("recycle_bin_days")))  # 系统参数, else settings
 
 
 def purge_after(deleted_at: dt.datetime | None) -> dt.datetime | None:

@@ -422,19 +422,25 @@ def run_batch(
 @contextmanager
 def _bulk_cache() -> Iterator[None]:
     """SQLite: a larger page cache for this connection while chunks are written, so a
-    chunk's index pages stay in memory instead of spilling to the WAL mid-transaction."""
+    chunk's index pages stay in memory instead of spilling to the WAL mid-transaction; and
+    no memory-mapped reads meanwhile, because an import touches every page of the customers
+    table and its indexes, and mapped pages would count against the import's memory bound."""
     if connection.vendor != "sqlite":
         yield
         return
     with connection.cursor() as cur:
         cur.execute("PRAGMA cache_size")
-        before = cur.fetchone()[0]
+        cache_before = cur.fetchone()[0]
+        cur.execute("PRAGMA mmap_size")
+        mmap_before = (cur.fetchone() or [0])[0]
         cur.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+        cur.execute("PRAGMA mmap_size=0")
     try:
         yield
     finally:
         with connection.cursor() as cur:
-            cur.execute(f"PRAGMA cache_size={int(before)}")
+            cur.execute(f"PRAGMA cache_size={int(cache_before)}")
+            cur.execute(f"PRAGMA mmap_size={int(mmap_before)}")
 
 
 def _run(batch: ImportBatch, on_chunk: Callable[[ImportBatch], None] | None) -> None:

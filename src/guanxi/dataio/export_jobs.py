@@ -29,6 +29,7 @@ from guanxi.core.errors import DomainError, NotFound
 from guanxi.dataio.export_service import check_size, prepare, write_audited
 from guanxi.dataio.exporters import EXPORTERS, exporter_get
 from guanxi.dataio.models import ExportJob, ExportStatus
+from guanxi.ops.parameters import system_parameter
 
 logger = logging.getLogger("guanxi.dataio")
 EXPORT_DIR = "exports"
@@ -42,7 +43,7 @@ def export_root() -> Path:
 
 
 def keep_days() -> int:
-    return int(getattr(settings, "GUANXI_EXPORT_KEEP_DAYS", 7))
+    return int(system_parameter("export_keep_days"))
 
 
 def export_job_create(

@@ -3,9 +3,10 @@ dataio.export_jobs; dataio.tasks imports this module so the worker finds them)."
 
 from __future__ import annotations
 
-from huey.contrib.djhuey import db_periodic_task, db_task
+from django.utils.translation import gettext_lazy as _
+from huey.contrib.djhuey import db_task
 
-from guanxi.core.worker import local_crontab, run_job
+from guanxi.ops.schedule import scheduled_job
 
 
 @db_task(name="export_job")
@@ -16,11 +17,11 @@ def export_job_task(job_id: int) -> str:
     return export_job_run(job_id)
 
 
-@db_periodic_task(
-    local_crontab(minute="15", hour="3"), retries=2, retry_delay=600, name="purge_exports"
+@scheduled_job(
+    "purge_exports", title=_("清理过期导出文件"), cron="15 3 * * *", retries=2, retry_delay=600
 )
 def purge_exports_job() -> int:
     """03:15 daily: delete export files past GUANXI_EXPORT_KEEP_DAYS (idempotent)."""
     from guanxi.dataio.export_jobs import purge_expired_exports
 
-    return run_job("purge_exports", purge_expired_exports)
+    return purge_expired_exports()

@@ -33,6 +33,7 @@ from guanxi.dataio.models import (
     ImportUpdate,
 )
 from guanxi.dataio.readers import UploadRejected, inspect_table
+from guanxi.ops.parameters import system_parameter
 
 MSG_OBJECT = _("不支持导入该对象")
 MSG_DEDUPE = _("重复处理方式只能是：跳过重复、更新已有记录、新建并标记")
@@ -302,7 +303,7 @@ def import_restart(
 def undo_deadline(batch: ImportBatch) -> Any:
     if batch.finished_at is None:
         return None
-    return batch.finished_at + timezone.timedelta(days=int(settings.GUANXI_IMPORT_UNDO_DAYS))
+    return batch.finished_at + timezone.timedelta(days=int(system_parameter("import_undo_days")))
 
 
 @audited_refusals("import.undo")
@@ -316,7 +317,7 @@ def import_undo(
     _state(batch, ImportStatus.DONE)
     deadline = undo_deadline(batch)
     if deadline is None or timezone.now() > deadline:
-        raise ImportStateError(MSG_UNDO_EXPIRED % {"days": settings.GUANXI_IMPORT_UNDO_DAYS})
+        raise ImportStateError(MSG_UNDO_EXPIRED % {"days": system_parameter("import_undo_days")})
     importer.begin(actor=actor, batch=batch)
     with transaction.atomic():
         result = importer.undo(batch)

@@ -26,6 +26,10 @@ class Command(BaseCommand):
 
         if not options["no_collectstatic"]:
             call_command("collectstatic", interactive=False, verbosity=0)
+        if options["workers"] > 1:  # /metrics sums every worker's counters from files
+            from guanxi.ops.metrics_multiprocess import prepare_multiprocess_dir
+
+            prepare_multiprocess_dir()
         # Only now: whitenoise lists STATIC_ROOT when the application is built, so building it
         # before the first collectstatic would serve no hashed file (unstyled first start).
         from guanxi.wsgi import application
@@ -38,6 +42,10 @@ class Command(BaseCommand):
                 self.cfg.set("timeout", options["timeout"])
                 self.cfg.set("accesslog", "-")
                 self.cfg.set("forwarded_allow_ips", "127.0.0.1")
+                if options["workers"] > 1:
+                    from guanxi.ops.metrics_multiprocess import child_exit
+
+                    self.cfg.set("child_exit", child_exit)
 
             def load(self) -> Any:
                 return application

@@ -52,7 +52,12 @@ class Command(BaseCommand):
         huey_logger = logging.getLogger("huey")
         if not huey_logger.handlers and not logging.getLogger().handlers:
             config.setup_logger(huey_logger)
-        jobs = sorted(task.name for task in HUEY._registry.periodic_tasks)
+        from guanxi.ops.schedule import registered_jobs
+
+        # The scheduled jobs run from the ops tick on their 定时任务 schedule (ops.scheduler).
+        jobs = sorted(
+            {task.name for task in HUEY._registry.periodic_tasks} | set(registered_jobs())
+        )
         logger.info(
             "guanxi worker starting: %s, %s %s worker(s), periodic jobs: %s",
             type(HUEY).__name__,

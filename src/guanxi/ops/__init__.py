@@ -1,0 +1,1 @@
+"""Operations: job schedule, backups and restores, system settings, health and metrics."""

@@ -1,0 +1,1 @@
+"""Dashboards, standard reports, pivots and scheduled reports over the customer base."""
