@@ -283,7 +283,7 @@ def cases() -> list[tuple[str, str, dict[str, str]]]:
     return out
 
 
-def run(repeat: int) -> None:
+def run(repeat: int, only: str = "") -> None:
     from django.test import Client
 
     from guanxi.accounts.models import User
@@ -296,6 +296,8 @@ def run(repeat: int) -> None:
     print(f"{'request':<26}{'user':<9}{'p50 ms':>9}{'p95 ms':>9}{'total':>10}")
     worst = 0.0
     for label, url, params in cases():
+        if only and only not in label:
+            continue
         for who, user in users.items():
             client = Client()
             client.force_login(user)
@@ -326,12 +328,13 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--follow-ups", type=int, default=5_000_000)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--only", default="", help="run the cases whose label contains this")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     configure(args.db, args.customers, args.follow_ups)
     load(args.customers, args.follow_ups)
     warm()
-    run(args.repeat)
+    run(args.repeat, args.only)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.models import Department
 from guanxi.core.dictionaries import dictionary_labels
+from guanxi.core.widgets import FastSelect
 from guanxi.customers.choices import CustomerStatus
 from guanxi.customers.follow_ups import METHOD_DICT
 from guanxi.customers.forms import (
@@ -51,7 +52,7 @@ def _select(label: Any, choices: list[tuple[Any, Any]]) -> forms.ChoiceField:
         label=label,
         required=False,
         choices=choices,
-        widget=forms.Select(attrs={"class": "form-select"}),
+        widget=FastSelect(attrs={"class": "form-select"}),
     )
 
 

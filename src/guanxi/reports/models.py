@@ -58,6 +58,8 @@ class CustomerDayTally(models.Model):
         indexes = [
             models.Index(fields=["owner_id", "day"], name="reports_daytally_owner"),
             models.Index(fields=["department_id", "day"], name="reports_daytally_dept"),
+            # Company-wide answers (scope "all") read the index alone, not the table.
+            models.Index(fields=["day", "n"], name="reports_daytally_day_n"),
         ]
 
 
@@ -82,6 +84,8 @@ class StatusChangeTally(models.Model):
         indexes = [
             models.Index(fields=["owner_id", "day"], name="reports_statustally_owner"),
             models.Index(fields=["department_id", "day"], name="reports_statustally_dept"),
+            # Changes to one status (流失 per day), read from the index alone.
+            models.Index(fields=["to_status", "day", "n"], name="reports_statustally_to_day"),
         ]
 
 

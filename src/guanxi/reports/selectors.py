@@ -20,9 +20,14 @@ from django.utils import timezone
 
 from guanxi.core.scopes import DEPARTMENT, DEPARTMENT_TREE, department_ids, effective_scope
 from guanxi.customers.choices import CustomerStatus
-from guanxi.customers.filters import BLANK, FOLLOW_UP_DUE_OVERDUE, FOLLOW_UP_DUE_TODAY
+from guanxi.customers.filters import (
+    BLANK,
+    FOLLOW_UP_DUE_OVERDUE,
+    FOLLOW_UP_DUE_TODAY,
+    CustomerFilter,
+)
 from guanxi.customers.follow_up_selectors import follow_up_filter
-from guanxi.customers.models import StatusChange
+from guanxi.customers.models import Customer, StatusChange
 from guanxi.customers.selectors import customer_filter
 from guanxi.reports import tallies
 from guanxi.reports.labels import labels_for, status_labels
@@ -358,9 +363,12 @@ def _due_count(user: Any, params: Mapping[str, Any]) -> int:
     checking every due customer of the company against the scope."""
     qs, _narrowed = _customers(user, params)
     scope = effective_scope(user, "view", "customer")
-    if scope not in (DEPARTMENT, DEPARTMENT_TREE):
+    if scope not in (DEPARTMENT, DEPARTMENT_TREE) or qs.query.is_empty():
         return qs.count()
     ids = department_ids(user, with_descendants=scope == DEPARTMENT_TREE)
-    in_tree = qs.filter(department_id__in=ids).count()
+    # The tree part without the scope's OR: inside the tree the scope holds anyway, and the
+    # OR would turn an index-only count into a bitmap scan of every due row (0.5 s at 1M).
+    unscoped = CustomerFilter(params, queryset=Customer.objects.alive()).qs.order_by()
+    in_tree = unscoped.filter(department_id__in=ids).count()
     own_elsewhere = qs.filter(owner_id=user.pk).exclude(department_id__in=ids).count()
     return in_tree + own_elsewhere
