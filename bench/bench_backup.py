@@ -2,11 +2,18 @@
 the chain, with 1,000,000 customers (default).
 
     .venv/bin/python bench/bench_backup.py [--rows 1000000] [--db sqlite|postgresql]
+    .venv/bin/python bench/bench_backup.py --rows 100000 --load-only [--no-change-log]
+    .venv/bin/python bench/bench_backup.py --rows 100000 --trigger-cost [--insert 20000]
 
 Loads customers the way bench_customers.py does (into its own data dir, GUANXI_DATA_DIR or
 var/bench-backup; PostgreSQL database BENCH_BACKUP_PG_DB, default o1bench), then prints the
 seconds and bytes of each step. The restore figure includes its safety backup (a full one),
 printed separately too.
+
+``--load-only`` times the load alone into a fresh database (delete it first); with
+``--no-change-log`` the backup change-log triggers are dropped before it: the difference of
+the two runs is what the triggers add to bulk writes. ``--trigger-cost`` measures the same
+more steadily: inserts rolled back, with and without the triggers, alternating in one process.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 
-def configure(db: str, rows: int) -> None:
+def configure(db: str, rows: int, prefix: str = "backup") -> None:
     data_dir = Path(os.environ.get("GUANXI_DATA_DIR") or ROOT / "var" / "bench-backup")
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ["GUANXI_DATA_DIR"] = str(data_dir)
@@ -29,7 +36,7 @@ def configure(db: str, rows: int) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "guanxi.settings"
     os.environ["GUANXI_BACKUP_OFFSITE_DIR"] = ""
     if db == "sqlite":
-        os.environ["DATABASE_URL"] = f"sqlite:///{data_dir / f'backup-{rows}.sqlite3'}"
+        os.environ["DATABASE_URL"] = f"sqlite:///{data_dir / f'{prefix}-{rows}.sqlite3'}"
     else:
         import psycopg
 
@@ -76,11 +83,109 @@ def change(rows: int) -> int:
         return updated + cur.rowcount
 
 
+def load_only(rows: int, change_log: bool) -> None:
+    """Time loading ``rows`` customers, with or without the change-log triggers."""
+    from bench_customers import load
+    from django.apps import apps
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.models.signals import post_migrate
+
+    from guanxi.ops import backup_changelog
+
+    if not change_log:
+        ops = apps.get_app_config("ops")
+        assert post_migrate.disconnect(sender=ops, dispatch_uid="guanxi-change-log")
+        call_command("migrate", interactive=False, verbosity=0)
+        backup_changelog.uninstall(connection)
+    t = time.perf_counter()
+    load(rows)
+    seconds = time.perf_counter() - t
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM ops_row_change")
+        logged = cur.fetchone()[0]
+    print(
+        f"load {rows:,} customers, change log {'on' if change_log else 'off'}: "
+        f"{seconds:.1f} s ({rows / seconds:,.0f} rows/s), {logged:,} log entries"
+    )
+
+
+def trigger_cost(rows: int, rounds: int = 3) -> None:
+    """Insert ``rows`` customers (rows, then name keys) in a transaction that is rolled back,
+    alternating without and with the change-log triggers in one process, so both see the
+    same database and the same machine load; prints the median of each."""
+    import random
+    import statistics
+
+    from django.db import connection, transaction
+
+    from guanxi.accounts.models import User
+    from guanxi.customers.bulk import insert_rows, prepare_row
+    from guanxi.customers.codes import reserve_customer_codes
+    from guanxi.customers.demo_data import customer_rows
+    from guanxi.customers.models import Customer
+    from guanxi.customers.name_keys import sync_name_keys
+    from guanxi.ops import backup_changelog
+    from guanxi.ops.backup_service import table_specs
+
+    owners = list(User.objects.filter(username__startswith="rep"))
+    rng = random.Random(2)
+    codes = reserve_customer_codes(rows)
+    prepared = []
+    pairs = zip(customer_rows(rows, seed=23), codes, strict=True)
+    for i, ((row, created_at), code) in enumerate(pairs):
+        owner = owners[rng.randrange(len(owners))]
+        row.pop("tags")
+        row["name"] = f"{row['name']}第{i}分号"  # names of the loaded rows are taken
+        prepared.append(
+            prepare_row(
+                row,
+                code=code,
+                owner_id=owner.pk,
+                department_id=owner.department_id,
+                actor_id=owner.pk,
+                created_at=created_at,
+            )
+        )
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(rounds):
+        for on in (False, True):
+            with transaction.atomic():
+                if on:
+                    backup_changelog.install(connection, table_specs())
+                else:
+                    backup_changelog.uninstall(connection)
+                t = time.perf_counter()
+                for start in range(0, rows, 5000):
+                    insert_rows(prepared[start : start + 5000])
+                made = Customer.objects.filter(code__in=codes).values_list("pk", "name_core")
+                sync_name_keys(list(made), fresh=True)
+                times[on].append(time.perf_counter() - t)
+                transaction.set_rollback(True)
+    off, on_ = statistics.median(times[False]), statistics.median(times[True])
+    print(
+        f"insert {rows:,} customers + name keys (median of {rounds}): "
+        f"no change log {off:.1f} s, change log {on_:.1f} s, +{(on_ / off - 1) * 100:.0f}%"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--load-only", action="store_true")
+    parser.add_argument("--no-change-log", action="store_true")
+    parser.add_argument("--trigger-cost", action="store_true")
+    parser.add_argument("--insert", type=int, default=20_000, help="rows per --trigger-cost run")
     args = parser.parse_args()
+    if args.trigger_cost:  # on the database a --load-only run left
+        configure(args.db, args.rows, "log")
+        trigger_cost(args.insert)
+        return
+    if args.load_only:
+        configure(args.db, args.rows, "nolog" if args.no_change_log else "log")
+        load_only(args.rows, not args.no_change_log)
+        return
     configure(args.db, args.rows)
     from bench_customers import load
 

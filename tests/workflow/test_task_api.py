@@ -118,3 +118,11 @@ def test_anonymous_gets_401_and_schema_lists_the_endpoints(org):
     schema = Client().get("/api/v1/openapi.json").json()
     assert "/api/v1/tasks" in schema["paths"] and "/api/v1/tasks/{id}/complete" in schema["paths"]
     assert {"get", "post"} <= set(schema["paths"]["/api/v1/tasks"])
+
+
+def test_any_iso_offset_is_kept_as_the_same_instant(org):
+    """ISO offsets reach ±23:59; PostgreSQL stores only ±15:59, so the service keeps UTC."""
+    api = Api(org["rep_a"])
+    response = api.post(TASKS, {"title": "0", "due_at": "2030-01-01T00:00:00-18:13"})
+    assert response.status_code == 201, response.content
+    assert response.json()["due_at"] == "2030-01-02T02:13:00+08:00"  # 18:13 UTC, local +8

@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
+from guanxi.core.aware_time import storable
 from guanxi.core.dictionaries import resolve_dictionary_value
 from guanxi.core.errors import NotFound, PermissionDenied, StaleVersion
 from guanxi.core.field_errors import FieldErrors
@@ -72,9 +73,10 @@ def _as_datetime(value: Any) -> dt.datetime | None:
         value = dt.datetime.combine(value, dt.time())
     if not isinstance(value, dt.datetime):
         raise ValueError(value)
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value)
-    return value
+    moment = storable(value)
+    if moment is None:
+        raise ValueError(value)
+    return moment
 
 
 def _clean_time(errors: FieldErrors, field: str, value: Any) -> dt.datetime | None:

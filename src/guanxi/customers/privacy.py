@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.audit.actions import register_actions
 from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
+from guanxi.core.aware_time import storable
 from guanxi.core.errors import DomainError, NotFound
 from guanxi.core.field_errors import FieldErrors
 from guanxi.core.models import CustomField, CustomFieldType
@@ -94,10 +95,10 @@ def _when(raw: Any, field: str, errors: FieldErrors, *, required: bool) -> dt.da
         value = parse_datetime(text) or (
             parse_datetime(f"{text}T00:00:00") if len(text) == 10 else None
         )
-    if value is None:
+    moment = None if value is None else storable(value)
+    if moment is None:
         errors.add(field, MSG_BAD_TIME)
-        return None
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
+    return moment
 
 
 def _text(raw: Any, field: str, limit: int, errors: FieldErrors, *, required: bool) -> str:

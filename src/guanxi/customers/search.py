@@ -16,8 +16,10 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.db import connection
-from django.db.models import BooleanField, Q, QuerySet
+from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import StrIndex
+from django.db.models.lookups import GreaterThan
 
 FTS_TABLE = "customers_customer_fts"
 
@@ -137,25 +139,35 @@ def token_filter(groups: list[list[str]]) -> Q:
     # that can match; the GIN path needs no recheck and barely notices them. (strpos, not LIKE:
     # the planner guesses LIKE '%x%' on this column far too rare and then joins badly.)
     q = Q()
-    column = "customers_customer.search_tokens"
-    floor = _min_rowid.get()
-    tokens = f"string_to_array({column}, ' ')"
-    if floor is not None:
+    walk = _min_rowid.get()
+    if walk is not None:
         # Inside a window, walk the id range: the expression no longer matches the GIN index,
         # whose estimates for ANDed bigrams (which occur together) can be 1,000x too low.
-        q = Q(pk__gte=floor)
-        tokens = f"string_to_array({column} || '', ' ')"
+        q = Q(pk__gte=walk)
     groups_q = Q()
     for group in groups:
-        prechecks = " AND ".join(f"strpos({column}, %s) > 0" for _ in group)
-        groups_q |= Q(
-            RawSQL(
-                f"({prechecks} AND {tokens} @> %s::text[])",
-                (*group, list(group)),
-                output_field=BooleanField(),
-            )
-        )
+        # Column references go through the compiler, so the filter also holds when the list
+        # is a subquery (``pk__in=list.values("pk")``), where the table has an alias.
+        prechecks = [GreaterThan(StrIndex("search_tokens", Value(token)), 0) for token in group]
+        groups_q |= Q(*prechecks, _TokensContain("search_tokens", group, walk=walk is not None))
     return q & groups_q
+
+
+class _TokensContain(Func):
+    """``string_to_array(search_tokens, ' ') @> tokens``: the expression the GIN index holds
+    (or, with ``walk``, one it does not, so the planner walks the id range instead)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, tokens: list[str], *, walk: bool) -> None:
+        super().__init__(F(column))
+        self.tokens, self.walk = list(tokens), walk
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, tuple]:  # type: ignore[override]
+        column, params = compiler.compile(self.source_expressions[0])
+        if self.walk:
+            column = f"({column} || '')"
+        return f"string_to_array({column}, ' ') @> %s::text[]", (*params, self.tokens)
 
 
 def apply_token_search(qs: QuerySet, groups: list[list[str]]) -> QuerySet:

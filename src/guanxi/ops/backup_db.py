@@ -6,6 +6,10 @@ restores into the live file through its pager, so WAL readers stay correct. Post
 and ``pg_restore --clean --single-transaction``. Incrementals are logical row diffs on both,
 written in each vendor's own row format (restores never cross vendors).
 
+Incrementals read only the rows the change log (``backup_changelog``) names since the base
+backup and patch its row digests (``backup_state.merge_changes``); a table whose keys are not
+integers (a few small counters), or that was truncated, is re-scanned whole instead.
+
 SQLite rows are hashed in Python (marshal format 2: no back-references, so equal rows always
 give equal bytes; twice as fast as repr); PostgreSQL hashes them in SQL (md5 of the row text).
 """
@@ -22,7 +26,8 @@ from marshal import dumps
 from pathlib import Path
 from typing import Any
 
-from guanxi.ops.backup_state import StateBuilder, TableState
+from guanxi.ops import backup_changelog
+from guanxi.ops.backup_state import StateBuilder, TableState, merge_changes, patch_states
 
 BATCH = 2000
 
@@ -45,6 +50,19 @@ def changed_tables(changes: Path) -> list[str]:
     return sorted(names)
 
 
+def write_rows(changes: Path, table: str, head: dict[str, Any], lines: Iterable[str]) -> None:
+    """One table's upserts: a JSON header line, then one JSON row per line."""
+    with open(changes / f"{table}.jsonl", "w") as out:
+        out.write(json.dumps(head) + "\n")
+        for line in lines:
+            out.write(line + "\n")
+
+
+def write_deleted(changes: Path, table: str, keys: list[Any]) -> None:
+    if keys:
+        (changes / f"{table}.deleted.json").write_text(json.dumps(keys))
+
+
 def read_deleted(changes: Path, table: str) -> list[Any]:
     path = changes / f"{table}.deleted.json"
     return json.loads(path.read_text()) if path.exists() else []
@@ -62,15 +80,80 @@ class SqliteDatabase:
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, isolation_level=None, timeout=60)
 
-    def full_dump(self, dest: Path, tables: dict[str, str]) -> dict[str, TableState]:
-        """Snapshot with the backup API (all pages in one step), then digest the copy."""
+    def full_dump(
+        self, dest: Path, tables: dict[str, str]
+    ) -> tuple[dict[str, TableState], dict[str, Any]]:
+        """Snapshot with the backup API (all pages in one step), then digest the copy;
+        also where the change log stood in it (the next incremental starts there)."""
         src, dst = self._connect(), sqlite3.connect(dest)
         try:
             src.backup(dst)
         finally:
             src.close()
             dst.close()
-        return SqliteDatabase(dest).scan(tables)
+        copy = SqliteDatabase(dest)
+        con = copy._connect()
+        try:
+            mark = backup_changelog.sqlite_mark(con)
+        finally:
+            con.close()
+        return copy.scan(tables), mark
+
+    def incremental(
+        self,
+        tables: dict[str, str],
+        previous: dict[str, TableState],
+        since: dict[str, Any],
+        int_keyed: set[str],
+        changes: Path,
+    ) -> tuple[dict[str, TableState], dict[str, Any]]:
+        """Rows logged since ``since`` (a previous backup's mark) into ``changes``, in one
+        read transaction; the new states are the previous ones patched with those rows."""
+        con = self._connect()
+        try:
+            con.execute("BEGIN")
+            mark = backup_changelog.sqlite_mark(con)
+            logged = backup_changelog.sqlite_changes(con, since)
+            states = patch_states(
+                tables,
+                previous,
+                logged,
+                int_keyed,
+                lambda t, pk, old, keys: self._fetch_table(con, t, pk, old, keys, changes),
+                lambda t, pk, old: self._scan_table(
+                    con, t, pk, old.lookup() if old is not None else {}, changes
+                ),
+            )
+            con.execute("COMMIT")
+        finally:
+            con.close()
+        return states, mark
+
+    def _fetch_table(
+        self,
+        con: sqlite3.Connection,
+        table: str,
+        pk: str,
+        old: TableState,
+        logged: set[str],
+        changes: Path,
+    ) -> TableState:
+        keys = sorted(int(k) for k in logged)
+        rows, fetched, columns = {}, {}, []
+        for batch in chunks(keys, 500):
+            marks = ",".join("?" * len(batch))
+            cur = con.execute(f'SELECT * FROM "{table}" WHERE "{pk}" IN ({marks})', batch)
+            columns = [d[0] for d in cur.description]
+            at = columns.index(pk)
+            for row in cur:
+                rows[row[at]] = row
+                fetched[row[at]] = blake2b(dumps(row, 2), digest_size=8).digest()
+        state, changed, deleted = merge_changes(old, fetched, keys)
+        if changed:
+            lines = (json.dumps([_encode(v) for v in rows[k]]) for k in changed)
+            write_rows(changes, table, {"pk": pk, "columns": columns}, lines)
+        write_deleted(changes, table, deleted)
+        return state
 
     def scan(
         self,

@@ -108,3 +108,17 @@ class BackupVerification(models.Model):
         ordering = ["-started_at", "-id"]
         verbose_name = _("数据备份验证记录")
         verbose_name_plural = _("数据备份验证记录")
+
+
+class RowChange(models.Model):
+    """One written row of a backed-up table, logged by database triggers (see
+    ``backup_changelog``): an incremental backup reads the keys logged since its base instead
+    of scanning every table. Rows the latest backup already holds are trimmed after it."""
+
+    table_name = models.CharField(max_length=100)
+    # The row's primary key as text; NULL means "the whole table" (PostgreSQL TRUNCATE).
+    row_key = models.TextField(null=True)
+
+    class Meta:
+        db_table = "ops_row_change"
+        default_permissions = ()

@@ -1,6 +1,7 @@
 """PostgreSQL behind the backup interface: ``pg_dump -Fc`` under an exported snapshot (the
 row digests are read in that same snapshot), ``pg_restore --clean --single-transaction``, row
-digests hashed in SQL, incrementals applied with ``json_populate_recordset``."""
+digests hashed in SQL, incrementals read from the change log (``backup_changelog``) in one
+snapshot and applied with ``json_populate_recordset``."""
 
 from __future__ import annotations
 
@@ -10,8 +11,22 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from guanxi.ops.backup_db import BATCH, changed_tables, chunks, read_deleted
-from guanxi.ops.backup_state import StateBuilder, TableState, diff_keys
+from guanxi.ops import backup_changelog
+from guanxi.ops.backup_db import (
+    BATCH,
+    changed_tables,
+    chunks,
+    read_deleted,
+    write_deleted,
+    write_rows,
+)
+from guanxi.ops.backup_state import (
+    StateBuilder,
+    TableState,
+    diff_keys,
+    merge_changes,
+    patch_states,
+)
 
 
 class PostgresDatabase:
@@ -47,17 +62,22 @@ class PostgresDatabase:
         con.read_only = True
         return con
 
-    def full_dump(self, dest: Path, tables: dict[str, str]) -> dict[str, TableState]:
-        """pg_dump under the snapshot the digests are read in (uncompressed: zstd follows)."""
+    def full_dump(
+        self, dest: Path, tables: dict[str, str]
+    ) -> tuple[dict[str, TableState], dict[str, Any]]:
+        """pg_dump under the snapshot the digests are read in (uncompressed: zstd follows).
+        The change log's rows are left out: the restored database starts with an empty log."""
         con = self._snapshot_connection()
         try:
             snapshot = con.execute("SELECT pg_export_snapshot()").fetchone()[0]
+            mark = backup_changelog.pg_mark(con)
             subprocess.run(
                 [
                     "pg_dump",
                     "-Fc",
                     "-Z0",
                     f"--snapshot={snapshot}",
+                    f"--exclude-table-data={backup_changelog.LOG}",
                     "-f",
                     str(dest),
                     "-d",
@@ -66,7 +86,7 @@ class PostgresDatabase:
                 check=True,
                 capture_output=True,
             )
-            return self._scan(con, tables, None, None)
+            return self._scan(con, tables, None, None), mark
         finally:
             con.rollback()
             con.close()
@@ -84,26 +104,79 @@ class PostgresDatabase:
             con.rollback()
             con.close()
 
+    def incremental(
+        self,
+        tables: dict[str, str],
+        previous: dict[str, TableState],
+        since: dict[str, Any],
+        int_keyed: set[str],
+        changes: Path,
+    ) -> tuple[dict[str, TableState], dict[str, Any]]:
+        """Rows logged since ``since`` (a previous backup's mark) into ``changes``, in one
+        snapshot; the new states are the previous ones patched with those rows."""
+        con = self._snapshot_connection()
+        try:
+            mark = backup_changelog.pg_mark(con)
+            logged = backup_changelog.pg_changes(con, since)
+            states = patch_states(
+                tables,
+                previous,
+                logged,
+                int_keyed,
+                lambda t, pk, old, keys: self._fetch_table(con, t, pk, old, keys, changes),
+                lambda t, pk, old: self._scan_table(con, t, pk, old, changes),
+            )
+            return states, mark
+        finally:
+            con.rollback()
+            con.close()
+
+    @staticmethod
+    def _fetch_table(
+        con: Any, table: str, pk: str, old: TableState, logged: set[str], changes: Path
+    ) -> TableState:
+        keys = sorted(int(k) for k in logged)
+        rows, fetched = {}, {}
+        for batch in chunks(keys, BATCH):
+            cur = con.execute(
+                f"SELECT t.\"{pk}\", decode(left(md5(t::text), 16), 'hex'), row_to_json(t)::text "
+                f'FROM "{table}" t WHERE t."{pk}" = ANY(%s)',
+                (batch,),
+            )
+            for key, digest, line in cur:
+                fetched[key] = bytes(digest)
+                rows[key] = line
+        state, changed, deleted = merge_changes(old, fetched, keys)
+        if changed:
+            write_rows(changes, table, {"pk": pk}, (rows[k] for k in changed))
+        write_deleted(changes, table, deleted)
+        return state
+
     def _scan(
         self, con: Any, tables: dict[str, str], previous: Any, changes: Path | None
     ) -> dict[str, TableState]:
-        states = {}
-        for table, pk in tables.items():
-            builder = StateBuilder(pk)
-            with con.cursor(name="gx_backup_scan") as cur:
-                cur.itersize = 20000
-                cur.execute(
-                    f"SELECT \"{pk}\", decode(left(md5(t::text), 16), 'hex') "
-                    f'FROM "{table}" t ORDER BY "{pk}"'
-                )
-                for key, digest in cur:
-                    builder.add(key, bytes(digest))
-            states[table] = state = builder.state
-            if changes is not None:
-                prev = (previous or {}).get(table)
-                changed, deleted = diff_keys(prev, state.keys, bytes(state.hashes))
-                self._write_changes(con, table, pk, changed, deleted, changes)
-        return states
+        return {
+            table: self._scan_table(con, table, pk, (previous or {}).get(table), changes)
+            for table, pk in tables.items()
+        }
+
+    def _scan_table(
+        self, con: Any, table: str, pk: str, prev: TableState | None, changes: Path | None
+    ) -> TableState:
+        builder = StateBuilder(pk)
+        with con.cursor(name="gx_backup_scan") as cur:
+            cur.itersize = 20000
+            cur.execute(
+                f"SELECT \"{pk}\", decode(left(md5(t::text), 16), 'hex') "
+                f'FROM "{table}" t ORDER BY "{pk}"'
+            )
+            for key, digest in cur:
+                builder.add(key, bytes(digest))
+        state = builder.state
+        if changes is not None:
+            changed, deleted = diff_keys(prev, state.keys, bytes(state.hashes))
+            self._write_changes(con, table, pk, changed, deleted, changes)
+        return state
 
     @staticmethod
     def _write_changes(
@@ -119,8 +192,7 @@ class PostgresDatabase:
                     )
                     for (line,) in cur:
                         out.write(line + "\n")
-        if deleted:
-            (changes / f"{table}.deleted.json").write_text(json.dumps(deleted))
+        write_deleted(changes, table, deleted)
 
     def restore_full(self, dump: Path) -> None:
         subprocess.run(

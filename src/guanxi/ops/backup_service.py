@@ -1,6 +1,10 @@
 """Taking backups: full (database snapshot + media) and incremental (changed rows and files,
 deletes included), each an encrypted archive with a manifest, kept locally and off-site.
 
+An incremental reads the rows named by the change log since its base (``backup_changelog``);
+it becomes a full when that log cannot be trusted to be complete since the base: another
+schema, a restore in between, missing triggers, or a base taken before the log existed.
+
 A backup becomes visible (a ``Backup`` row) only in the final step, after its files are
 fsynced and renamed into place; a run killed before that leaves nothing listed.
 """
@@ -26,11 +30,11 @@ from django.utils import timezone
 
 from guanxi.audit.services import audit_record, audited_refusals
 from guanxi.core.permissions import require_perm
-from guanxi.ops import backup_offsite
+from guanxi.ops import backup_changelog, backup_offsite
 from guanxi.ops.backup_archive import ArchiveWriter, fsync_dir, open_archive, remove_stale_partials
 from guanxi.ops.backup_crypto import backup_key, fingerprint
 from guanxi.ops.backup_db import live_database
-from guanxi.ops.backup_models import Backup, BackupKind, BackupTrigger
+from guanxi.ops.backup_models import Backup, BackupKind, BackupTrigger, RestoreLog
 from guanxi.ops.backup_state import TableState, dump_states, load_states, summary
 
 # The catalog describes backups; it is carried across a restore, never taken from one.
@@ -55,8 +59,34 @@ def table_specs() -> dict[str, str]:
         meta = model._meta
         if meta.managed and not meta.proxy and meta.db_table in existing:
             specs[meta.db_table] = meta.pk.column
-    skip = CATALOG_TABLES | session_tables()
+    skip = CATALOG_TABLES | session_tables() | {backup_changelog.LOG}
     return {t: pk for t, pk in sorted(specs.items()) if t not in skip}
+
+
+INTEGER_FIELDS = {
+    "AutoField",
+    "BigAutoField",
+    "SmallAutoField",
+    "IntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "PositiveBigIntegerField",
+}
+
+
+def integer_keyed_tables() -> set[str]:
+    """Tables whose primary key is an integer: their row digests are kept in key order that
+    Python can reproduce, so an incremental patches them instead of re-scanning."""
+    out = {"django_migrations"}
+    for model in apps.get_models(include_auto_created=True):
+        field = model._meta.pk
+        while field.remote_field is not None:  # a one-to-one key: the type it points at
+            field = field.target_field
+        if field.get_internal_type() in INTEGER_FIELDS:
+            out.add(model._meta.db_table)
+    return out
 
 
 def session_tables() -> set[str]:
@@ -113,11 +143,21 @@ def _new_id(kind: str, now: datetime) -> str:
     return f"{local:%Y%m%d-%H%M%S}-{kind[0]}{secrets.token_hex(2)}"
 
 
-def _choose_kind(kind: str, previous: Backup | None, vendor: str, schema: str) -> str:
+def _choose_kind(
+    kind: str, previous: Backup | None, vendor: str, schema: str, tables: dict[str, str]
+) -> str:
     if kind == BackupKind.FULL or previous is None:
         return BackupKind.FULL
     if previous.vendor != vendor or previous.manifest.get("migrations") != schema:
         return BackupKind.FULL  # schema or database changed since: rows would not fit
+    if "changelog" not in previous.manifest:
+        return BackupKind.FULL  # taken before the change log: nothing to start from
+    if RestoreLog.objects.filter(finished_at__gte=previous.created_at).exists():
+        return BackupKind.FULL  # a restore replaced the data without logging it
+    if backup_changelog.went_back(connection, previous.manifest["changelog"]):
+        return BackupKind.FULL  # an older database file was put in place
+    if backup_changelog.missing(connection, tables):
+        return BackupKind.FULL  # some writes since may not have been logged
     return BackupKind.INCREMENTAL
 
 
@@ -137,10 +177,10 @@ def backup_create(
     db = live_database()
     schema = migration_state()
     previous = Backup.objects.filter(vendor=db.vendor).order_by("-created_at", "-id").first()
-    kind = _choose_kind(kind, previous, db.vendor, schema)
+    tables = table_specs()
+    kind = _choose_kind(kind, previous, db.vendor, schema, tables)
     now = timezone.now()
     backup_id = _new_id(kind, now)
-    tables = table_specs()
     tmp_root = directory / "tmp"
     tmp_root.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=tmp_root) as tmp_name:
@@ -182,8 +222,16 @@ def backup_create(
         manifest=manifest,
         created_by=actor,
     )
+    _trim_change_log(db.vendor)
     _after_backup(backup, actor)
     return backup
+
+
+def _trim_change_log(vendor: str) -> None:
+    """The next incremental starts from the latest backup: older log entries can go."""
+    latest = Backup.objects.filter(vendor=vendor).order_by("-created_at", "-id").first()
+    if latest is not None and "changelog" in latest.manifest:
+        backup_changelog.trim(connection, latest.manifest["changelog"])
 
 
 def _write_payload(
@@ -193,7 +241,7 @@ def _write_payload(
     root = Path(settings.MEDIA_ROOT)
     if kind == BackupKind.FULL:
         dump = tmp / db.dump_name
-        states = db.full_dump(dump, tables)
+        states, mark = db.full_dump(dump, tables)
         archive.add_file(dump, db.dump_name)
         dump.unlink()
         changed_media, deleted_media, changes = list(media), [], {}
@@ -202,7 +250,9 @@ def _write_payload(
         old_states, old_media = load_previous_state(previous)
         changes_dir = tmp / "changes"
         changes_dir.mkdir()
-        states = db.scan(tables, old_states, changes_dir)
+        states, mark = db.incremental(
+            tables, old_states, previous.manifest["changelog"], integer_keyed_tables(), changes_dir
+        )
         changes = _count_changes(changes_dir)
         for path in sorted(changes_dir.iterdir()):
             archive.add_file(path, f"changes/{path.name}")
@@ -212,6 +262,7 @@ def _write_payload(
         archive.add_file(root / rel, f"media/{rel}")
     archive.add_json(deleted_media, "media_deleted.json")
     manifest = {
+        "changelog": mark,
         "changes": changes,
         "media": {
             "files": len(media),

@@ -1,9 +1,11 @@
 """Per-table row digests: what makes incrementals and restore checks possible.
 
 Every backup stores, for every table, each row's primary key and an 8-byte hash of the row.
-The next incremental scans the tables again and writes only rows whose hash changed or that
-are new, plus the keys that disappeared (deletes). The digest of a table (sha256 over its keys
-and hashes in key order) is the checksum the manifest records and a restore must reproduce.
+The next incremental re-reads only the rows the change log (``backup_changelog``) names,
+writes those whose hash changed or that are new plus the keys that disappeared (deletes), and
+patches the previous state with them (``merge_changes``). The digest of a table (sha256
+over its keys and hashes in key order) is the checksum the manifest records and a restore
+must reproduce.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 from array import array
+from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 
 @dataclass
@@ -40,6 +44,68 @@ class TableState:
         """key -> hash, for comparing a new scan against this state."""
         h = bytes(self.hashes)
         return {key: h[i * 8 : i * 8 + 8] for i, key in enumerate(self.keys)}
+
+
+def packed(state: TableState | None) -> TypeGuard[TableState]:
+    """Whether ``state`` holds integer keys in ascending order (``merge_changes`` can patch it)."""
+    return state is not None and isinstance(state.keys, array)
+
+
+def patch_states(
+    tables: dict[str, str],
+    previous: dict[str, TableState],
+    logged: dict[str, set[str] | None],
+    int_keyed: set[str],
+    fetch: Callable[[str, str, TableState, set[str]], TableState],
+    scan: Callable[[str, str, TableState | None], TableState],
+) -> dict[str, TableState]:
+    """Each table's new state: the previous one when nothing was logged for it, the previous
+    one patched with the logged rows when it can be (integer keys), else a full re-scan
+    (text keys, a truncated table, no previous state)."""
+    states = {}
+    for table, pk in tables.items():
+        old = previous.get(table)
+        keys = logged.get(table, set())
+        if old is not None and table not in logged:
+            states[table] = old
+        elif keys is not None and table in int_keyed and packed(old):
+            states[table] = fetch(table, pk, old, keys)
+        else:
+            states[table] = scan(table, pk, old)
+    return states
+
+
+def merge_changes(
+    state: TableState, fetched: dict[int, bytes], logged: list[int]
+) -> tuple[TableState, list[int], list[int]]:
+    """A new state from ``state`` (packed integer keys, ascending) and the rows an
+    incremental re-read: ``logged`` keys were written since, ``fetched`` holds the hashes of
+    those that still exist. Returns (state, keys new or changed, keys deleted); unchanged
+    stretches are copied as slices, so the cost follows the changes, not the table.
+    """
+    keys, hashes = state.keys, bytes(state.hashes)
+    assert isinstance(keys, array)
+    out_keys, out_hashes = array("q"), bytearray()
+    changed, deleted = [], []
+    lo, n = 0, len(keys)
+    for key in sorted(set(logged)):
+        pos = bisect_left(keys, key, lo)
+        out_keys.extend(keys[lo:pos])
+        out_hashes += hashes[lo * 8 : pos * 8]
+        exists = pos < n and keys[pos] == key
+        lo = pos + 1 if exists else pos
+        digest = fetched.get(key)
+        if digest is None:
+            if exists:
+                deleted.append(key)
+            continue
+        if not exists or hashes[pos * 8 : pos * 8 + 8] != digest:
+            changed.append(key)
+        out_keys.append(key)
+        out_hashes += digest
+    out_keys.extend(keys[lo:])
+    out_hashes += hashes[lo * 8 :]
+    return TableState(pk=state.pk, keys=out_keys, hashes=out_hashes), changed, deleted
 
 
 class StateBuilder:

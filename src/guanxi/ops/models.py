@@ -1,6 +1,6 @@
 """Operations models, gathered from their modules (backups, the job schedule, parameters)."""
 
-from guanxi.ops.backup_models import Backup, BackupVerification, RestoreLog
+from guanxi.ops.backup_models import Backup, BackupVerification, RestoreLog, RowChange
 from guanxi.ops.job_models import JobRun, JobStatus, ScheduledJob, WorkerHeartbeat
 from guanxi.ops.parameter_models import SystemParameter
 
@@ -10,6 +10,7 @@ __all__ = [
     "JobRun",
     "JobStatus",
     "RestoreLog",
+    "RowChange",
     "ScheduledJob",
     "SystemParameter",
     "WorkerHeartbeat",

@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
+from guanxi.core.aware_time import storable
 from guanxi.core.errors import NotFound
 from guanxi.core.field_errors import FieldErrors
 from guanxi.core.permissions import require_perm
@@ -75,9 +76,7 @@ def parse_due(raw: Any) -> dt.datetime | None:
                 value = parse_datetime(text)
         except ValueError:
             value = None
-    if value is None:
-        return None
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
+    return None if value is None else storable(value)
 
 
 def clean_task(actor: Any, data: Mapping[str, Any]) -> dict[str, Any]:
