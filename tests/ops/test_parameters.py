@@ -119,3 +119,28 @@ def test_reads_are_remembered_within_a_request(org, django_assert_num_queries):
         assert system_parameter("max_sessions") == 5
     with memo_scope(), django_assert_num_queries(0):  # the shared cache answers
         assert system_parameter("max_sessions") == 5
+
+
+def test_backup_targets_are_system_parameters(org, client_for, settings, tmp_path):
+    """Off-site target and retention are edited on 系统参数 and used by the next backup."""
+    from guanxi.ops.backup_service import backup_create
+
+    settings.GUANXI_BACKUP_OFFSITE_DIR = ""
+    client = client_for(org["admin"])
+    base = {p.key: system_parameter(p.key) for p in PARAMETERS}
+    for bad, message in (
+        ("relative/dir", "请填写绝对路径"),
+        ("s3://", "S3 目标须为"),
+        (str(settings.GUANXI_BACKUP_DIR) + "/copy", "不能位于本地备份目录之内"),
+    ):
+        response = client.post(URL, {**base, "backup_offsite_target": bad})
+        assert response.status_code == 422 and message in response.content.decode()
+    target = tmp_path / "second-disk"
+    response = client.post(
+        URL, {**base, "backup_offsite_target": str(target), "backup_offsite_keep_days": 120}
+    )
+    assert response.status_code == 302
+    assert system_parameter("backup_offsite_keep_days") == 120
+    backup = backup_create(kind="full")
+    assert backup.offsite == str(target)
+    assert (target / f"{backup.backup_id}.gxb").exists()

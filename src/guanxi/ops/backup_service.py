@@ -36,6 +36,7 @@ from guanxi.ops.backup_crypto import backup_key, fingerprint
 from guanxi.ops.backup_db import live_database
 from guanxi.ops.backup_models import Backup, BackupKind, BackupTrigger, RestoreLog
 from guanxi.ops.backup_state import TableState, dump_states, load_states, summary
+from guanxi.ops.parameters import system_parameter
 
 # The catalog describes backups; it is carried across a restore, never taken from one.
 CATALOG_TABLES = {"ops_backup", "ops_restorelog", "ops_backupverification"}
@@ -43,6 +44,11 @@ CATALOG_TABLES = {"ops_backup", "ops_restorelog", "ops_backupverification"}
 
 class BackupError(RuntimeError):
     """A backup or restore could not be completed; the message says why."""
+
+
+def offsite_target() -> str:
+    """The off-site directory or ``s3://`` bucket (系统参数, else GUANXI_BACKUP_OFFSITE_DIR)."""
+    return str(system_parameter("backup_offsite_target") or "")
 
 
 def backup_dir() -> Path:
@@ -316,7 +322,7 @@ def backup_files(backup_id: str) -> list[Path]:
 
 def _after_backup(backup: Backup, actor: Any) -> None:
     """Off-site copy, retention, audit: a failed copy is recorded, the backup stays."""
-    target = settings.GUANXI_BACKUP_OFFSITE_DIR
+    target = offsite_target()
     if target:
         try:
             backup.offsite = backup_offsite.upload(target, backup_files(backup.backup_id))
@@ -335,12 +341,14 @@ def _after_backup(backup: Backup, actor: Any) -> None:
 
 
 def purge_expired(now: datetime | None = None) -> int:
-    """Local copies older than GUANXI_BACKUP_KEEP_DAYS go; catalog rows stay while an
-    off-site copy (GUANXI_BACKUP_OFFSITE_KEEP_DAYS) still exists. Files of the newest full
-    backup and its incrementals are always kept locally (the next incremental needs them)."""
+    """Local copies older than the local retention (系统参数 backup_keep_days) go; catalog
+    rows stay while an off-site copy (backup_offsite_keep_days) still exists. Files of the
+    newest full backup and its incrementals are always kept locally (the next incremental
+    needs them)."""
     now = now or timezone.now()
-    local_cut = now - timedelta(days=settings.GUANXI_BACKUP_KEEP_DAYS)
-    remote_cut = now - timedelta(days=settings.GUANXI_BACKUP_OFFSITE_KEEP_DAYS)
+    local_cut = now - timedelta(days=system_parameter("backup_keep_days"))
+    remote_cut = now - timedelta(days=system_parameter("backup_offsite_keep_days"))
+    target = offsite_target()
     latest = Backup.objects.order_by("-created_at", "-id").first()
     keep = set(latest.manifest.get("chain", [])) if latest else set()
     removed = 0
@@ -349,9 +357,9 @@ def purge_expired(now: datetime | None = None) -> int:
             if path.exists():
                 path.unlink()
                 removed += 1
-        if settings.GUANXI_BACKUP_OFFSITE_DIR and backup.created_at < remote_cut:
-            backup_offsite.delete(settings.GUANXI_BACKUP_OFFSITE_DIR, backup.backup_id)
-        if not settings.GUANXI_BACKUP_OFFSITE_DIR or backup.created_at < remote_cut:
+        if target and backup.created_at < remote_cut:
+            backup_offsite.delete(target, backup.backup_id)
+        if not target or backup.created_at < remote_cut:
             backup.delete()
     return removed
 
@@ -359,8 +367,9 @@ def purge_expired(now: datetime | None = None) -> int:
 def fetch_files(backup: Backup) -> Path:
     """Make sure the backup's archive is local (from off-site when purged locally)."""
     path = backup_dir() / backup.file_name
-    if not path.exists() and settings.GUANXI_BACKUP_OFFSITE_DIR:
-        backup_offsite.download(settings.GUANXI_BACKUP_OFFSITE_DIR, backup.file_name, path)
+    target = offsite_target()
+    if not path.exists() and target:
+        backup_offsite.download(target, backup.file_name, path)
     if not path.exists():
         raise BackupError(f"备份文件 {backup.file_name} 不存在")
     return path

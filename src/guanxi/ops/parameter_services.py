@@ -45,6 +45,9 @@ def clean_value(parameter: Parameter, raw: Any) -> Any:
     value = str(raw or "").strip()
     if parameter.max_value is not None and len(value) > parameter.max_value:
         raise ValidationError({parameter.key: ERR_TOO_LONG % {"max": parameter.max_value}})
+    problem = parameter.check(value) if parameter.check else ""
+    if problem:
+        raise ValidationError({parameter.key: problem})
     return value
 
 

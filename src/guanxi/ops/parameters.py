@@ -9,6 +9,7 @@ with the local default cache another process sees it within that time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ GROUPS = {
     "password": _("密码策略"),
     "lockout": _("登录锁定"),
     "retention": _("数据保留"),
+    "backup": _("数据备份"),
 }
 
 
@@ -46,6 +48,8 @@ class Parameter:
     max_value: int | None = None
     choices: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
     help_text: Any = ""
+    # For "str" parameters: the value -> an error message, or "" when it is acceptable.
+    check: Callable[[str], Any] | None = None
 
     def default(self) -> Any:
         value = getattr(settings, self.setting, self.fallback)
@@ -179,8 +183,50 @@ PARAMETERS: tuple[Parameter, ...] = (
     _int(
         "export_keep_days", "retention", _("导出文件保留天数"), "GUANXI_EXPORT_KEEP_DAYS", 7, 1, 365
     ),
+    _int(
+        "backup_keep_days", "backup", _("本地备份保留天数"), "GUANXI_BACKUP_KEEP_DAYS", 30, 1, 3650
+    ),
+    Parameter(
+        "backup_offsite_target",
+        "backup",
+        _("异地备份目标"),
+        "str",
+        "GUANXI_BACKUP_OFFSITE_DIR",
+        "",
+        max_value=500,
+        help_text=_("另一块磁盘或挂载点的绝对路径，或 s3://存储桶/前缀；留空则不做异地备份"),
+        check=lambda value: offsite_target_error(value),
+    ),
+    _int(
+        "backup_offsite_keep_days",
+        "backup",
+        _("异地备份保留天数"),
+        "GUANXI_BACKUP_OFFSITE_KEEP_DAYS",
+        90,
+        1,
+        3650,
+    ),
 )
 BY_KEY = {p.key: p for p in PARAMETERS}
+
+
+def offsite_target_error(value: str) -> Any:
+    """An off-site target is empty (none), ``s3://bucket[/prefix]`` or an absolute path of a
+    directory outside the local backup directory (a copy on the same disk is no copy)."""
+    from pathlib import Path
+
+    if not value:
+        return ""
+    if value.startswith("s3://"):
+        bucket = value[5:].partition("/")[0]
+        return "" if bucket else _("S3 目标须为 s3://存储桶[/前缀]。")
+    path = Path(value)
+    if not path.is_absolute():
+        return _("请填写绝对路径（另一块磁盘或挂载点），或 s3://存储桶[/前缀]。")
+    local = Path(settings.GUANXI_BACKUP_DIR).resolve()
+    if path.resolve() == local or local in path.resolve().parents:
+        return _("异地备份目录不能位于本地备份目录之内。")
+    return ""
 
 
 def stored_values() -> dict[str, Any]:
