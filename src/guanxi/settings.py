@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "guanxi.workflow",
     "guanxi.dataio",
     "guanxi.reports",
+    "guanxi.sales",
     "guanxi.ops",
     "huey.contrib.djhuey",
 ]
@@ -195,6 +196,9 @@ GUANXI_EXPORT_MAX_ROWS = max(1, env.int("GUANXI_EXPORT_MAX_ROWS", default=100_00
 # Days a 流失 customer may go without any activity before its personal data is put on the
 # purge list (`guanxi retention_review`) for a data admin to approve; 0 turns the rule off.
 GUANXI_RETENTION_LOST_DAYS = max(0, env.int("GUANXI_RETENTION_LOST_DAYS", default=730))
+# Days after a cooperating customer's last contract or order ended (with nothing running)
+# before the daily job proposes it as 流失; 0 turns the proposals off.
+GUANXI_CHURN_AFTER_DAYS = max(0, env.int("GUANXI_CHURN_AFTER_DAYS", default=90))
 # Share of the live customers `guanxi quality_sample` draws into a monthly quality check.
 GUANXI_QUALITY_SAMPLE_RATE = env.float("GUANXI_QUALITY_SAMPLE_RATE", default=0.1)
 # How long the 数据质量 page's numbers are kept before they are counted again (per scope).

@@ -22,6 +22,7 @@ urlpatterns = [
     path("export/", include("guanxi.dataio.urls")),
     path("import/", include("guanxi.dataio.import_urls")),
     path("reports/", include("guanxi.reports.urls")),
+    path("sales/", include("guanxi.sales.urls")),
     path("settings/system/", include("guanxi.ops.urls")),
     path("", include("guanxi.ops.root_urls")),
 ]

@@ -552,6 +552,11 @@ def test_default_roles_follow_design(org):
         "customers.add_interaction",
         "customers.change_interaction",
         "reports.view_report",
+        *(
+            f"sales.{verb}_{kind}"
+            for verb in ("view", "add", "change")
+            for kind in ("contract", "order")
+        ),
     }
     # Service reps read every follow-up and contact and edit none; they record interactions
     # (complaints, enquiries).
@@ -560,7 +565,14 @@ def test_default_roles_follow_design(org):
         *relationship_read,
         "customers.add_interaction",
         "reports.view_report",
+        "sales.view_contract",
+        "sales.view_order",
     }
+    # Finance records payments on every order, whoever owns it; it creates none.
+    assert {"sales.view_order", "sales.change_order"} <= perms("finance")
+    assert "sales.add_order" not in perms("finance")
+    finance_order = RoleScope.objects.get(role__code="finance", object_type="order")
+    assert (finance_order.read_scope, finance_order.write_scope) == ("all", "all")
     total = Permission.objects.filter(
         content_type__app_label__in=[
             "accounts",
@@ -571,6 +583,7 @@ def test_default_roles_follow_design(org):
             "dataio",
             "reports",
             "ops",
+            "sales",
         ]
     ).count()
     assert len(admin) == total

@@ -163,6 +163,28 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
         administrative=True,
         advanced_view=True,
     ),
+    ObjectType(
+        "contract",
+        _("合同"),
+        "sales",
+        {
+            "view": ("view_contract",),
+            "add": ("add_contract",),
+            "change": ("change_contract",),
+            "delete": ("delete_contract",),
+        },
+    ),
+    ObjectType(
+        "order",
+        _("订单（含回款）"),
+        "sales",
+        {
+            "view": ("view_order",),
+            "add": ("add_order",),
+            "change": ("change_order",),
+            "delete": ("delete_order",),
+        },
+    ),
     ObjectType("report", _("统计报表"), "reports", {"view": ("view_report",)}),
     ObjectType(
         "report_schedule",

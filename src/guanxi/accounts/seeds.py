@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.models import Permission
 
 from guanxi.core.scopes import ALL, DEPARTMENT_TREE, OWN
+from guanxi.sales.grants import ROLE_GRANTS, add_role_scopes, dotted_names
 
 CUSTOMER_ALL = [
     "customers.view_customer",
@@ -56,7 +57,17 @@ DICTIONARY_ALL = [
 IMPORT_ADMIN = ["dataio.undo_importbatch", "dataio.delete_importmapping"]
 
 # Apps whose every permission the admin role holds (users, roles, audit, workflow ...).
-ADMIN_APPS = ["accounts", "core", "customers", "audit", "workflow", "dataio", "ops", "reports"]
+ADMIN_APPS = [
+    "accounts",
+    "core",
+    "customers",
+    "audit",
+    "workflow",
+    "dataio",
+    "ops",
+    "reports",
+    "sales",
+]
 
 # code: (name, description, permissions, read scope, write scope)
 DEFAULT_ROLES: dict[str, tuple[str, str, list[str] | str, str, str]] = {
@@ -171,7 +182,7 @@ def _permissions(spec: list[str] | str) -> list[Permission]:
 
 def ensure_default_roles(**_: Any) -> None:
     """Create the default roles that do not exist yet (idempotent)."""
-    from guanxi.accounts.models import Role
+    from guanxi.accounts.models import Role, RoleScope
 
     for code, (name, description, perms, read_scope, write_scope) in DEFAULT_ROLES.items():
         role, created = Role.objects.get_or_create(
@@ -186,3 +197,6 @@ def ensure_default_roles(**_: Any) -> None:
         )
         if created:
             role.permissions.set(_permissions(perms))
+            if perms != "__all__":
+                role.permissions.add(*_permissions(dotted_names(ROLE_GRANTS.get(code, ()))))
+            add_role_scopes(RoleScope, role, code)

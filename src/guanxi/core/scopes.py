@@ -25,7 +25,11 @@ SCOPE_CHOICES = [
     (ALL, _("全部")),
 ]
 # Object types whose data scope a role sets separately (RoleScope rows); apps add theirs here.
-SCOPED_OBJECT_TYPES: dict[str, Any] = {"customer": _("客户")}
+SCOPED_OBJECT_TYPES: dict[str, Any] = {
+    "customer": _("客户"),
+    "contract": _("合同"),
+    "order": _("订单"),
+}
 _RANK = {OWN: 1, DEPARTMENT: 2, DEPARTMENT_TREE: 3, ALL: 4}
 NOTHING = Q(pk__in=[])
 

@@ -65,6 +65,8 @@ KEEP_ON_MERGED = {
     "customers.StatusChange",
     "customers.CustomerMerge",
     "customers.CustomerNameKey",
+    # A proposal is about the merged record's own business dates; the job re-judges the survivor.
+    "customers.ChurnProposal",
     "customers.Customer",
 }
 

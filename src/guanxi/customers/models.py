@@ -633,3 +633,55 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ChurnProposalStatus(models.TextChoices):
+    PENDING = "pending", _("待处理")
+    ACCEPTED = "accepted", _("已确认流失")
+    DISMISSED = "dismissed", _("已忽略")
+    WITHDRAWN = "withdrawn", _("已撤回")
+
+
+class ChurnProposal(models.Model):
+    """The daily 流失预警 job's proposal to mark a cooperating customer as 流失: its last
+    contract or order ended ``last_business_on`` and nothing runs since. Someone who may
+    change the customer confirms it (the status changes, with history) or dismisses it; a
+    dismissed proposal is not made again for the same end date."""
+
+    customer = models.ForeignKey(
+        Customer, models.CASCADE, related_name="churn_proposals", verbose_name=_("客户")
+    )
+    last_business_on = models.DateField(_("最后业务结束日"))
+    proposed_at = models.DateTimeField(_("提出时间"), default=timezone.now)
+    status = models.CharField(
+        _("状态"),
+        max_length=16,
+        choices=ChurnProposalStatus.choices,
+        default=ChurnProposalStatus.PENDING,
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("处理人"),
+    )
+    decided_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    reason = models.CharField(_("说明"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("流失预警")
+        verbose_name_plural = _("流失预警")
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(status="pending"),
+                name="churn_one_pending_per_customer",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "id"], name="churn_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.last_business_on}"

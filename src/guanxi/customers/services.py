@@ -35,6 +35,7 @@ from guanxi.customers.approvals import (
     submit_new,
     submit_rename,
 )
+from guanxi.customers.business_hooks import delete_blockers
 from guanxi.customers.choices import CustomerStatus, ReviewStatus
 from guanxi.customers.codes import next_customer_code
 from guanxi.customers.models import Customer, CustomerTag, StatusChange, Tag
@@ -48,6 +49,7 @@ from guanxi.customers.validation import (
 )
 from guanxi.workflow import approvals as approvals_engine
 
+MSG_DELETE_OPEN = _("该客户仍有未了结的业务，不能删除：%(reasons)s")
 MSG_DELETE_STATUS = _("只有“未合作”状态的客户可以删除，当前状态为“%(status)s”")
 MSG_OWNER_INVALID = _("负责人不存在或不在您的管理范围内")
 MSG_OUT_OF_SCOPE = _("保存后的记录将超出您的数据范围")
@@ -453,6 +455,11 @@ def customer_delete(*, actor: Any, customer: Customer, meta: RequestMeta | None 
             raise DeleteRefused(
                 MSG_DELETE_STATUS % {"status": current.get_status_display()},
                 reason="status",
+            )
+        blockers = delete_blockers(current)
+        if blockers:
+            raise DeleteRefused(
+                MSG_DELETE_OPEN % {"reasons": "；".join(blockers)}, reason="open_business"
             )
         current.deleted_at = timezone.now()
         current.deleted_by = actor

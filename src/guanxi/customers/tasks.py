@@ -52,3 +52,11 @@ def tag_rules_job() -> Any:
     from guanxi.customers.tag_rules import evaluate_all
 
     return evaluate_all()
+
+
+@scheduled_job("churn_review", title=_("流失预警"), cron="15 3 * * *", retries=2, retry_delay=600)
+def churn_review_job() -> int:
+    """03:15 daily: propose cooperating customers whose business ended long ago as 流失."""
+    from guanxi.customers.churn import propose_churn
+
+    return propose_churn()

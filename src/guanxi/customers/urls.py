@@ -3,6 +3,7 @@
 from django.urls import path
 
 from guanxi.customers import (
+    churn_views,
     contact_urls,
     followup_urls,
     merge_views,
@@ -28,6 +29,8 @@ urlpatterns = [
     path("duplicates/", merge_views.duplicates_report, name="duplicates"),
     path("merge/", merge_views.merge_page, name="merge"),
     path("merges/<int:pk>/", merge_views.merge_record, name="merge_record"),
+    path("churn/", churn_views.churn_list, name="churn_list"),
+    path("churn/<int:pk>/", churn_views.churn_decide, name="churn_decide"),
     path("recycle/", recycle_views.recycle_bin, name="recycle_bin"),
     path("recycle/<int:pk>/restore/", recycle_views.recycle_restore, name="recycle_restore"),
     path("recycle/<int:pk>/purge/", recycle_views.recycle_purge, name="recycle_purge"),

@@ -30,7 +30,14 @@ from guanxi.core.errors import DomainError, NotFound, PermissionDenied, StaleVer
 from guanxi.core.list_pages import page_or_first, render_list
 from guanxi.core.masking import mask
 from guanxi.core.models import CustomField
-from guanxi.customers import approvals, merge_selectors, reveal, selectors, services
+from guanxi.customers import (
+    approvals,
+    churn_selectors,
+    merge_selectors,
+    reveal,
+    selectors,
+    services,
+)
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.duplicates import UnconfirmedDuplicates
 from guanxi.customers.filters import clean_ordering
@@ -580,6 +587,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "consents": list(customer.consents.all()),
         "can_record_consent": writable and may_change,
         "can_privacy": user.has_perm(PRIVACY_PERM),
+        "churn": churn_selectors.churn_pending_for(user=user, customer=customer),
     }
     return render(request, "customers/detail.html", context)
 

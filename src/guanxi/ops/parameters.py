@@ -178,6 +178,15 @@ PARAMETERS: tuple[Parameter, ...] = (
         7300,
     ),
     _int(
+        "churn_after_days",
+        "retention",
+        _("合作客户最后合同/订单结束多少天后提示流失(0 为不提示)"),
+        "GUANXI_CHURN_AFTER_DAYS",
+        90,
+        0,
+        3650,
+    ),
+    _int(
         "import_undo_days", "retention", _("导入可撤销天数"), "GUANXI_IMPORT_UNDO_DAYS", 7, 1, 365
     ),
     _int(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
@@ -114,3 +115,13 @@ def bs_widget(field: Any) -> str:
         attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
         attrs["aria-describedby"] = f"{field.auto_id}_errors"
     return field.as_widget(attrs=attrs)
+
+
+@register.filter
+def money(value: Any) -> str:
+    """Yuan with thousands separators and two decimals (¥7,500.00 reads the same in every
+    language, unlike floatformat's locale-dependent grouping)."""
+    try:
+        return f"{Decimal(value):,.2f}"
+    except (InvalidOperation, TypeError, ValueError):
+        return ""

@@ -35,12 +35,25 @@ class Command(BaseCommand):
                 usernames=_ROLE_USERS,
                 stdout=self.stdout,
             )
+            self._seed_sales()
             fd = os.open(creds_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(credentials, fh, ensure_ascii=False, indent=1)
         self.stdout.write("Demo logins (username / password):")
         for code, username in _ROLE_USERS.items():
             self.stdout.write(f"  {username:<12} {credentials[code]:<16} ({code})")
+
+    def _seed_sales(self) -> None:
+        """Contracts and orders for the cooperating customers, then the 流失预警 job once."""
+        from guanxi.accounts.models import User
+        from guanxi.customers.churn import propose_churn
+        from guanxi.sales.demo import seed_demo_sales
+
+        contracts, orders = seed_demo_sales(actor=User.objects.get(username="admin"))
+        proposed = propose_churn()
+        self.stdout.write(
+            f"Seeded {contracts} contracts and {orders} orders; {proposed} 流失预警 proposals."
+        )
 
 
 _ROLE_USERS = {
