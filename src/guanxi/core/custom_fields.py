@@ -22,6 +22,7 @@ from guanxi.core import request_memo
 from guanxi.core.dictionaries import dictionary_choices, dictionary_labels
 from guanxi.core.field_errors import FieldErrors
 from guanxi.core.models import CustomField, CustomFieldType
+from guanxi.core.money import money_text
 from guanxi.core.validators import fold_text
 
 T = CustomFieldType
@@ -269,10 +270,7 @@ def display_value(field: CustomField, value: Any, labels: Mapping[str, str] | No
     if kind == T.BOOLEAN:
         return str(_("是") if value else _("否"))
     if kind == T.MONEY:
-        try:
-            return f"{Decimal(str(value)):,.2f}"
-        except InvalidOperation:
-            return str(value)
+        return money_text(value, fallback=str(value))
     if kind in (T.CHOICE, T.MULTI_CHOICE):
         codes = value if isinstance(value, list) else [value]
         return "、".join((labels or {}).get(str(c), str(c)) for c in codes)

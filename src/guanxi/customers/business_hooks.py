@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Expression, Q
+from django.db.models.functions import Coalesce, Greatest
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,14 @@ BusinessSource = Callable[[dt.date], BusinessDates]
 
 _delete_checks: list[DeleteCheck] = []
 _business_sources: list[BusinessSource] = []
+
+
+def latest_date(*dates: Expression) -> Expression:
+    """The latest of several nullable date expressions, NULL only when all are. (GREATEST is
+    NULL on SQLite as soon as one argument is, so each falls back to the others.)"""
+    if len(dates) == 1:
+        return dates[0]
+    return Greatest(*(Coalesce(d, *(o for o in dates if o is not d)) for d in dates))
 
 
 def register_delete_check(check: DeleteCheck) -> None:

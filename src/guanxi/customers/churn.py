@@ -18,7 +18,6 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import DateField, Exists, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,7 +25,7 @@ from guanxi.audit.actions import register_actions
 from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
 from guanxi.core.errors import DomainError, NotFound
 from guanxi.core.permissions import require_perm
-from guanxi.customers.business_hooks import business_sources
+from guanxi.customers.business_hooks import business_sources, latest_date
 from guanxi.customers.choices import CustomerStatus
 from guanxi.customers.models import ChurnProposal, ChurnProposalStatus, Customer
 from guanxi.ops.parameters import system_parameter
@@ -59,12 +58,7 @@ def _last_business_end(today: dt.date) -> tuple[Any, Q] | None:
     sources = business_sources(today)
     if not sources:
         return None
-    ends = [s.last_end for s in sources]
-    # GREATEST is NULL on SQLite when any argument is; each argument falls back to the others.
-    if len(ends) == 1:
-        last_end = ends[0]
-    else:
-        last_end = Greatest(*(Coalesce(e, *(o for o in ends if o is not e)) for e in ends))
+    last_end = latest_date(*(s.last_end for s in sources))
     running = Q()
     for source in sources:
         running |= source.running

@@ -13,8 +13,9 @@ from guanxi.customers.churn import CHANGE_PERMISSION
 from guanxi.customers.models import ChurnProposal, ChurnProposalStatus, Customer
 
 
-def churn_pending(*, user: Any) -> QuerySet:
-    """Pending proposals of live cooperating customers the user may change, oldest end first."""
+def churn_pending(*, user: Any, customer_id: int | None = None) -> QuerySet:
+    """Pending proposals of live cooperating customers the user may change (of one customer
+    when ``customer_id`` is given), oldest end first."""
     if not user.has_perm(CHANGE_PERMISSION):
         raise PermissionDenied()
     writable = Customer.objects.alive().restrict(user, "change")
@@ -24,6 +25,7 @@ def churn_pending(*, user: Any) -> QuerySet:
             customer__in=writable.values("pk"),
             customer__status=CustomerStatus.COOPERATING,
         )
+        .filter(**({"customer_id": customer_id} if customer_id is not None else {}))
         .select_related("customer", "customer__owner")
         .order_by("last_business_on", "pk")
     )
@@ -40,4 +42,4 @@ def churn_pending_for(*, user: Any, customer: Customer) -> ChurnProposal | None:
     """The customer's pending proposal if the user may act on it (detail page banner)."""
     if customer.status != CustomerStatus.COOPERATING or not user.has_perm(CHANGE_PERMISSION):
         return None
-    return churn_pending(user=user).filter(customer=customer).first()
+    return churn_pending(user=user, customer_id=customer.pk).first()

@@ -47,13 +47,13 @@ def _get(request: HttpRequest, pk: int) -> ChurnProposal:
 @require_GET
 def churn_list(request: HttpRequest) -> HttpResponse:
     """Pending proposals the user may act on, the longest-idle customers first."""
+    customer = request.GET.get("customer", "")
     try:
-        proposals = churn_selectors.churn_pending(user=request.user)
+        proposals = churn_selectors.churn_pending(
+            user=request.user, customer_id=int(customer) if customer.isdigit() else None
+        )
     except PermissionDenied as exc:
         raise HttpForbidden() from exc
-    customer = request.GET.get("customer", "")
-    if customer.isdigit():
-        proposals = proposals.filter(customer_id=int(customer))
     page = Paginator(proposals, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,

@@ -204,7 +204,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "",
         max_value=500,
         help_text=_("另一块磁盘或挂载点的绝对路径，或 s3://存储桶/前缀；留空则不做异地备份"),
-        check=lambda value: offsite_target_error(value),
+        check=lambda value: offsite_target_error(value),  # defined below the registry
     ),
     _int(
         "backup_offsite_keep_days",

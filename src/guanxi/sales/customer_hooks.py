@@ -13,10 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
+from guanxi.core.money import money_text
 from guanxi.customers.business_hooks import (
     BusinessDates,
+    latest_date,
     register_business_source,
     register_delete_check,
 )
@@ -30,7 +32,7 @@ def _running_contracts(today: dt.date) -> Q:
 
 def delete_check(customer: Any) -> str | None:
     """Why the customer's sales records keep it out of the recycle bin, or None."""
-    today = dt.date.today()
+    today = timezone.localdate()
     reasons = []
     contracts = Contract.objects.alive().filter(customer=customer)
     active = contracts.filter(_running_contracts(today)).count()
@@ -44,7 +46,7 @@ def delete_check(customer: Any) -> str | None:
         due=Sum(F("amount") - F("paid_amount"))
     )["due"] or Decimal("0")
     if unpaid > 0:
-        reasons.append(f"未回款 {unpaid:,.2f} 元")
+        reasons.append(f"未回款 {money_text(unpaid)} 元")
     return "、".join(reasons) or None
 
 
@@ -62,8 +64,7 @@ def business_dates(today: dt.date) -> BusinessDates:
         .order_by("-completed_on")
         .values("completed_on")[:1]
     )
-    # GREATEST is NULL on SQLite when either side is: each side falls back to the other.
-    last_end = Greatest(Coalesce(contract_end, order_end), Coalesce(order_end, contract_end))
+    last_end = latest_date(contract_end, order_end)
     running = Q(Exists(contracts.filter(_running_contracts(today)))) | Q(
         Exists(orders.filter(status=OrderStatus.OPEN))
     )

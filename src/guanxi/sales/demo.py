@@ -12,20 +12,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from guanxi.core.sequences import reserve_block
 from guanxi.customers.choices import CustomerStatus
 from guanxi.customers.models import Customer
 from guanxi.sales.choices import ContractStatus, OrderStatus
-from guanxi.sales.codes import PREFIXES
+from guanxi.sales.codes import reserve_codes
 from guanxi.sales.models import Contract, Order
 
 PRODUCTS = ("年度服务", "软件许可", "设备采购", "技术支持", "实施服务", "耗材供应", "培训服务")
-
-
-def _codes(kind: str, count: int) -> list[str]:
-    day = timezone.localdate().strftime("%Y%m%d")
-    first = reserve_block(f"{kind}:{day}", count)
-    return [f"{PREFIXES[kind]}{day}{n:04d}" for n in range(first, first + count)]
 
 
 def _money(rng: random.Random, low: int, high: int) -> Decimal:
@@ -85,9 +78,9 @@ def seed_demo_sales(*, actor: Any, seed: int = 13) -> tuple[int, int]:
                 )
             )
     with transaction.atomic():
-        for obj, code in zip(contracts, _codes("contract", len(contracts)), strict=True):
+        for obj, code in zip(contracts, reserve_codes("contract", len(contracts)), strict=True):
             obj.code = code
-        for obj, code in zip(orders, _codes("order", len(orders)), strict=True):
+        for obj, code in zip(orders, reserve_codes("order", len(orders)), strict=True):
             obj.code = code
         Contract.objects.bulk_create(contracts, batch_size=1000)
         Order.objects.bulk_create(orders, batch_size=1000)

@@ -18,6 +18,7 @@ from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
 from guanxi.core.errors import DomainError, NotFound
 from guanxi.core.permissions import require_perm
 from guanxi.customers.models import Customer
+from guanxi.customers.selectors import customer_get
 from guanxi.sales.choices import ContractStatus, OrderStatus
 from guanxi.sales.codes import next_code
 from guanxi.sales.models import Contract, Order
@@ -52,11 +53,32 @@ def _amount(raw: Any, field: str, *, allow_zero: bool = False) -> Decimal:
     return value
 
 
-def _writable_customer(actor: Any, customer: Customer) -> Customer:
-    try:
-        return Customer.objects.alive().restrict(actor, "change").get(pk=customer.pk)
-    except Customer.DoesNotExist as exc:
-        raise NotFound() from exc
+def _create(model: type, kind: str, actor: Any, customer: Customer, meta: Any, **fields: Any):
+    """A new contract or order of a live customer in the actor's write scope, owned like the
+    customer (so it follows the customer's data scope), numbered and audited."""
+    owner = customer_get(user=actor, pk=customer.pk, action="change")
+    contract = fields.get("contract")
+    if contract is not None and contract.customer_id != owner.pk:
+        raise ValidationError({"contract": [_("合同不属于该客户")]})
+    record = model.objects.create(
+        code=next_code(kind),
+        customer=owner,
+        title=_title(fields.pop("title")),
+        amount=_amount(fields.pop("amount"), "amount"),
+        owner_id=owner.owner_id,
+        department_id=owner.department_id,
+        created_by=actor,
+        updated_by=actor,
+        **fields,
+    )
+    audit_record(
+        actor=actor,
+        action=f"{kind}.create",
+        obj=record,
+        params={"customer": owner.code, "amount": str(record.amount)},
+        meta=meta,
+    )
+    return record
 
 
 def _title(raw: str) -> str:
@@ -84,29 +106,19 @@ def contract_create(
     if ends_on is not None and ends_on < starts_on:
         raise ValidationError({"ends_on": [MSG_DATES]})
     with transaction.atomic():
-        owner = _writable_customer(actor, customer)
-        contract = Contract.objects.create(
-            code=next_code("contract"),
-            customer=owner,
-            title=_title(title),
-            amount=_amount(amount, "amount"),
+        return _create(
+            Contract,
+            "contract",
+            actor,
+            customer,
+            meta,
+            title=title,
+            amount=amount,
             signed_on=signed_on,
             starts_on=starts_on,
             ends_on=ends_on,
             status=ContractStatus.ACTIVE,
-            owner_id=owner.owner_id,
-            department_id=owner.department_id,
-            created_by=actor,
-            updated_by=actor,
         )
-        audit_record(
-            actor=actor,
-            action="contract.create",
-            obj=contract,
-            params={"customer": owner.code, "amount": str(contract.amount)},
-            meta=meta,
-        )
-    return contract
 
 
 def _locked(model: type, actor: Any, obj: Any) -> Any:
@@ -164,30 +176,18 @@ def order_create(
     """An open order of the customer (optionally under one of its contracts)."""
     require_perm(actor, "sales.add_order")
     with transaction.atomic():
-        owner = _writable_customer(actor, customer)
-        if contract is not None and contract.customer_id != owner.pk:
-            raise ValidationError({"contract": [_("合同不属于该客户")]})
-        order = Order.objects.create(
-            code=next_code("order"),
-            customer=owner,
+        return _create(
+            Order,
+            "order",
+            actor,
+            customer,
+            meta,
+            title=title,
+            amount=amount,
             contract=contract,
-            title=_title(title),
-            amount=_amount(amount, "amount"),
             ordered_on=ordered_on,
             status=OrderStatus.OPEN,
-            owner_id=owner.owner_id,
-            department_id=owner.department_id,
-            created_by=actor,
-            updated_by=actor,
         )
-        audit_record(
-            actor=actor,
-            action="order.create",
-            obj=order,
-            params={"customer": owner.code, "amount": str(order.amount)},
-            meta=meta,
-        )
-    return order
 
 
 @audited_refusals("order.payment", target="order")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
@@ -11,6 +10,8 @@ from django.http import QueryDict
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
+
+from guanxi.core.money import money_text
 
 register = template.Library()
 
@@ -119,9 +120,5 @@ def bs_widget(field: Any) -> str:
 
 @register.filter
 def money(value: Any) -> str:
-    """Yuan with thousands separators and two decimals (¥7,500.00 reads the same in every
-    language, unlike floatformat's locale-dependent grouping)."""
-    try:
-        return f"{Decimal(value):,.2f}"
-    except (InvalidOperation, TypeError, ValueError):
-        return ""
+    """Yuan with thousands separators and two decimals (see ``core.money``)."""
+    return money_text(value)
