@@ -11,8 +11,8 @@ from django.db.models import Prefetch, QuerySet
 from guanxi.audit.models import AuditEntry
 from guanxi.core.errors import NotFound
 from guanxi.core.masking import mask
-from guanxi.core.pagination import Page, cursor_position, paginate
-from guanxi.core.scopes import scope_covers
+from guanxi.core.pagination import MAX_LIMIT, Page, cursor_position, paginate
+from guanxi.core.scopes import scope_covers, scope_members
 from guanxi.customers import search
 from guanxi.customers.filters import CustomerFilter, clean_ordering
 from guanxi.customers.models import Customer, StatusChange, Tag
@@ -53,23 +53,26 @@ def customer_list(
     """One page of the customer list as the list page and the API show it."""
     ordering = clean_ordering(params.get("ordering"))
     before_id, backwards = cursor_position(cursor, ordering)
+    limit = max(1, min(int(limit), MAX_LIMIT))  # as paginate clamps it: the window's page too
 
     def filtered() -> QuerySet:
         # Built on each call: a search window applies while the filters are built.
         filterset = customer_filter(user, params)
         return filterset.qs if filterset.is_valid() else customer_queryset(user).none()
 
-    def fills_page() -> bool:
+    def page_ids() -> list[int]:
         qs = filtered() if before_id is None else filtered().filter(pk__lt=before_id)
-        return len(qs.order_by("-pk").values_list("pk", flat=True)[: limit + 1]) > limit
+        return list(qs.order_by("-pk").values_list("pk", flat=True)[: limit + 1])
 
-    return search.windowed_page(
-        lambda: paginate(filtered(), ordering=ordering, cursor=cursor, limit=limit),
-        fills_page=fills_page,
-        raw_query=params.get("q"),
-        ordering="" if backwards else ordering,
-        before_id=before_id,
-    )
+    with search.scope_search(*scope_members(user, Customer)):
+        return search.windowed_page(
+            lambda: paginate(filtered(), ordering=ordering, cursor=cursor, limit=limit),
+            page_ids=page_ids,
+            raw_query=params.get("q"),
+            ordering="" if backwards else ordering,
+            before_id=before_id,
+            page_size=limit,
+        )
 
 
 def customer_count(*, user: Any, params: Mapping[str, Any], cap: int = COUNT_CAP) -> int:
