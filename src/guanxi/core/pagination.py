@@ -63,11 +63,16 @@ def _after(field: str, value: Any, pk: int, descending: bool) -> Q:
     return Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": pk})
 
 
+def page_limit(limit: int) -> int:
+    """A requested page size within 1..MAX_LIMIT (every keyset page uses the same bounds)."""
+    return max(1, min(int(limit), MAX_LIMIT))
+
+
 def paginate(
     qs: QuerySet, *, ordering: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
 ) -> Page:
     """One page of ``qs`` ordered by ``ordering`` ("-created_at", "name", ...)."""
-    limit = max(1, min(int(limit), MAX_LIMIT))
+    limit = page_limit(limit)
     descending = ordering.startswith("-")
     field = ordering.lstrip("-")
     backwards = False

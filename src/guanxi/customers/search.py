@@ -62,10 +62,12 @@ TOKENS_SQL = (
     "string_to_array({column} || coalesce(' @o' || {owner}::text, '') "
     "|| coalesce(' @d' || {department}::text, ''), ' ')"
 )
+TOKENS_ARRAY = TOKENS_SQL.format(
+    column="search_tokens", owner="owner_id", department="department_id"
+)
 POSTGRES_SETUP = [
-    "CREATE INDEX IF NOT EXISTS customers_customer_tokens_gin ON customers_customer USING gin ("
-    + TOKENS_SQL.format(column="search_tokens", owner="owner_id", department="department_id")
-    + ")",
+    "CREATE INDEX IF NOT EXISTS customers_customer_tokens_gin ON customers_customer "
+    f"USING gin ({TOKENS_ARRAY})",
     # Per-token frequencies for the planner: with the default 100 every token outside the top
     # 1,000 is guessed at 0.5% of the table, and rare tokens go down the slow path.
     "ALTER INDEX customers_customer_tokens_gin ALTER COLUMN 1 SET STATISTICS 1000",
@@ -183,9 +185,8 @@ def token_filter(groups: list[list[str]]) -> Q:
         # Column references go through the compiler, so the filter also holds when the list
         # is a subquery (``pk__in=list.values("pk")``), where the table has an alias.
         prechecks = [GreaterThan(StrIndex("search_tokens", Value(token)), 0) for token in group]
-        probes = [[*group, s] for s in scope] if scope else [group]
         contains = Q()
-        for tokens in probes:
+        for tokens in _probes([group], scope):
             contains |= Q(_TokensContain(tokens, walk=walk is not None))
         groups_q |= Q(*prechecks) & contains
     return q & groups_q
@@ -196,10 +197,14 @@ def _index_probe(groups: list[list[str]], scope: tuple[str, ...]) -> Q:
     planner reads the matches through the index instead of walking the primary key and
     testing every row, which its estimates for ANDed tokens sometimes prefer (120 ms for a
     3-letter initials search that the index answers in 15 ms)."""
-    array = TOKENS_SQL.format(column="search_tokens", owner="owner_id", department="department_id")
-    probes = [[*group, s] for group in groups for s in scope] if scope else groups
-    where = " OR ".join(f"{array} @> %s::text[]" for _ in probes)
+    probes = _probes(groups, scope)
+    where = " OR ".join(f"{TOKENS_ARRAY} @> %s::text[]" for _ in probes)
     return Q(pk__in=RawSQL(f"SELECT id FROM customers_customer WHERE {where} OFFSET 0", probes))
+
+
+def _probes(groups: list[list[str]], scope: tuple[str, ...]) -> list[list[str]]:
+    """The token sets to ask the index for: each group, with each scope token when scoped."""
+    return [[*group, token] for group in groups for token in scope] if scope else groups
 
 
 @contextlib.contextmanager
@@ -360,7 +365,7 @@ def _useful_windows(groups: list[list[str]], sizes: tuple[int, ...], page: int) 
 
 
 @contextlib.contextmanager
-def _window(var: ContextVar, value: Any) -> Iterator[None]:
+def _bound(var: ContextVar, value: Any) -> Iterator[None]:
     token = var.set(value)
     try:
         yield
@@ -370,7 +375,7 @@ def _window(var: ContextVar, value: Any) -> Iterator[None]:
 
 def _with(var: ContextVar, value: Any, call: Callable[[], T]) -> Callable[[], T]:
     def wrapped() -> T:
-        with _window(var, value):
+        with _bound(var, value):
             return call()
 
     return wrapped
@@ -414,10 +419,10 @@ def windowed_page(
         floor = _window_floor(groups, before_id, size)
         if floor is None:
             return run()  # fewer matches than the window: the plain query is cheap
-        with _window(_min_rowid, floor):
+        with _bound(_min_rowid, floor):
             ids = page_ids()
         if len(ids) > page_size:
-            with _window(_page_ids, ids):
+            with _bound(_page_ids, ids):
                 return run()
     return run()
 

@@ -11,7 +11,7 @@ from django.db.models import Prefetch, QuerySet
 from guanxi.audit.models import AuditEntry
 from guanxi.core.errors import NotFound
 from guanxi.core.masking import mask
-from guanxi.core.pagination import MAX_LIMIT, Page, cursor_position, paginate
+from guanxi.core.pagination import Page, cursor_position, page_limit, paginate
 from guanxi.core.scopes import scope_covers, scope_members
 from guanxi.customers import search
 from guanxi.customers.filters import CustomerFilter, clean_ordering
@@ -53,7 +53,7 @@ def customer_list(
     """One page of the customer list as the list page and the API show it."""
     ordering = clean_ordering(params.get("ordering"))
     before_id, backwards = cursor_position(cursor, ordering)
-    limit = max(1, min(int(limit), MAX_LIMIT))  # as paginate clamps it: the window's page too
+    limit = page_limit(limit)  # as paginate bounds it: the window's page is the same page
 
     def filtered() -> QuerySet:
         # Built on each call: a search window applies while the filters are built.
@@ -64,7 +64,9 @@ def customer_list(
         qs = filtered() if before_id is None else filtered().filter(pk__lt=before_id)
         return list(qs.order_by("-pk").values_list("pk", flat=True)[: limit + 1])
 
-    with search.scope_search(*scope_members(user, Customer)):
+    # Only a text search uses the scope's index tokens; a plain list needs no lookup.
+    owners, departments = scope_members(user, Customer) if params.get("q") else ([], [])
+    with search.scope_search(owners, departments):
         return search.windowed_page(
             lambda: paginate(filtered(), ordering=ordering, cursor=cursor, limit=limit),
             page_ids=page_ids,

@@ -35,7 +35,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.dictionaries import dictionary_labels
-from guanxi.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, BadCursor
+from guanxi.core.pagination import DEFAULT_LIMIT, BadCursor, page_limit
 from guanxi.customers.models import Customer, FollowUp, Interaction, StatusChange
 
 
@@ -168,7 +168,7 @@ def timeline_page(
 ) -> TimelinePage:
     """One page of ``customer``'s timeline (the caller has already read the customer
     through its scoped selector). BadCursor for a cursor we did not make."""
-    limit = max(1, min(int(limit), MAX_LIMIT))
+    limit = page_limit(limit)
     position = Cursor.decode(cursor) if cursor else None
     labels = Labels()
     streams = [s.fetch(customer, position, limit + 1, labels) for s in visible_sources(user, kinds)]
