@@ -6,6 +6,7 @@ by a raw ``executemany`` into the same indexed table in the same run, and the ra
     python bench/bench_import.py --db sqlite --rows 100000
     python bench/bench_import.py --db postgres --rows 100000
     python bench/bench_import.py --db sqlite --memory-rows 1000000   # peak RSS of a CSV import
+    python bench/bench_import.py --db sqlite --rows 100000 --phases  # where the time goes
 
 Each run starts from an empty database (var/bench-import/). Prints figures; asserts nothing.
 """
@@ -13,7 +14,9 @@ Each run starts from an empty database (var/bench-import/). Prints figures; asse
 from __future__ import annotations
 
 import argparse
+import collections
 import csv
+import functools
 import os
 import resource
 import shutil
@@ -112,6 +115,42 @@ def _write_with_xlsxwriter(path: Path, rows: int) -> float:
         sheet.write_row(r, 0, values)
     book.close()
     return time.perf_counter() - started
+
+
+PHASES: collections.Counter[str] = collections.Counter()
+
+
+def time_phases() -> None:
+    """Wrap the import's steps so their total seconds can be printed after the run (the
+    steps nest: decide holds clean and match; after_insert holds the name keys, contacts and
+    search index)."""
+    from guanxi.customers import bulk, tag_rules
+    from guanxi.dataio import engine
+    from guanxi.dataio.importers.customers import CustomerImporter
+
+    def wrap(owner: object, name: str) -> None:
+        inner = getattr(owner, name)
+
+        @functools.wraps(inner)
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                PHASES[name] += time.perf_counter() - started
+
+        setattr(owner, name, timed)
+
+    for owner, names in (
+        (engine.Pass, ("decide",)),
+        (CustomerImporter, ("clean", "match", "write")),
+        (bulk, ("prepare_row", "insert_rows", "after_insert", "sync_name_keys")),
+        (bulk, ("bulk_primary_contacts",)),
+        (bulk.search, ("index_imported",)),
+        (tag_rules, ("evaluate_for_customers",)),
+    ):
+        for name in names:
+            wrap(owner, name)
 
 
 def import_file(path: Path, user) -> tuple[float, object]:
@@ -215,6 +254,7 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--memory-rows", type=int, default=0)
+    parser.add_argument("--phases", action="store_true", help="print seconds per import step")
     args = parser.parse_args()
     url = configure(args.db)
     from django.db import connection
@@ -226,12 +266,16 @@ def main() -> None:
         return
     path = DATA / f"customers-{args.rows}.xlsx"
     print(f"  wrote the XLSX in {_write_with_xlsxwriter(path, args.rows):.1f} s")
+    if args.phases:
+        time_phases()
     seconds, batch = import_file(path, user)
     print(
         f"  import end to end: {seconds:.2f} s ({batch.rows_done / seconds:,.0f} rows/s): "
         f"{batch.created_count:,} created, {batch.skipped_count:,} skipped, "
         f"{batch.error_count:,} errors"
     )
+    for name, spent in PHASES.most_common():
+        print(f"    {name:24s} {spent:6.2f} s")
     raw, count = raw_insert_seconds()
     print(f"  raw executemany of the same {count:,} rows: {raw:.2f} s ({count / raw:,.0f} rows/s)")
     print(f"  ratio import / raw insert: {seconds / raw:.1f}x")

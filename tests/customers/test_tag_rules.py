@@ -367,3 +367,30 @@ def test_merge_delete_and_restore_re_evaluate(
     with django_capture_on_commit_callbacks(execute=True):
         customer_restore(actor=admin, customer=gone)
     assert _tags(gone) == {"流失风险": "流失风险"}
+
+
+def test_ids_condition_is_a_range_only_for_whole_ranges() -> None:
+    assert sorted(tag_rules.ids_q("pk", [7, 5, 6, 6]).children) == [("pk__gte", 5), ("pk__lte", 7)]
+    assert tag_rules.ids_q("pk", [5, 7]).children == [("pk__in", [5, 7])]
+    assert tag_rules.ids_q("pk", []).children == [("pk__in", [])]
+
+
+def test_evaluating_a_range_of_ids_touches_only_those_customers(
+    org: dict[str, Any], make_customer: Any
+) -> None:
+    rep = org["rep_a"]
+    made = [make_customer(rep, name=f"范围客户{n}有限公司") for n in range(5)]
+    Customer.objects.filter(pk__in=[c.pk for c in made]).update(status="cooperating")
+    rule = _rule("合作中", [{"field": "status", "op": "eq", "value": "cooperating"}])
+    first, middle, last = made[0].pk, [c.pk for c in made[1:4]], made[4].pk
+    assert middle == list(range(middle[0], middle[-1] + 1))  # a whole range: BETWEEN
+    tag_rules.evaluate(rule, middle)
+    tagged = set(CustomerTag.objects.filter(rule=rule).values_list("customer_id", flat=True))
+    assert tagged == set(middle)
+    tag_rules.evaluate(rule, [first, last])  # not a whole range: IN
+    tagged = set(CustomerTag.objects.filter(rule=rule).values_list("customer_id", flat=True))
+    assert tagged == {first, last, *middle}
+    Customer.objects.filter(pk__in=middle).update(status="lost")
+    tag_rules.evaluate(rule, middle)
+    tagged = set(CustomerTag.objects.filter(rule=rule).values_list("customer_id", flat=True))
+    assert tagged == {first, last}
