@@ -144,8 +144,16 @@ def time_phases() -> None:
     for owner, names in (
         (engine.Pass, ("decide",)),
         (CustomerImporter, ("clean", "match", "write")),
-        (bulk, ("prepare_row", "insert_rows", "after_insert", "sync_name_keys")),
-        (bulk, ("bulk_primary_contacts",)),
+        (
+            bulk,
+            (
+                "prepare_row",
+                "insert_rows",
+                "after_insert",
+                "sync_name_keys",
+                "bulk_primary_contacts",
+            ),
+        ),
         (bulk.search, ("index_imported",)),
         (tag_rules, ("evaluate_for_customers",)),
     ):

@@ -330,8 +330,8 @@ def apply_conditions(
 
 
 def ids_q(column: str, ids: Iterable[int]) -> Q:
-    """``column IN ids``, or a BETWEEN when the ids are a whole range (an import chunk's new
-    customers are): one indexed range instead of thousands of bound parameters."""
+    """``column IN ids``, or ``lo <= column <= hi`` when the ids are a whole range (an import
+    chunk's new customers are): one indexed range instead of thousands of bound parameters."""
     wanted = sorted({int(i) for i in ids})
     if wanted and wanted[-1] - wanted[0] + 1 == len(wanted):
         # gte/lte rather than range: a foreign key column takes no __range lookup.
