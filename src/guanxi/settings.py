@@ -384,6 +384,9 @@ GUANXI_IMPORT_UNDO_DAYS = env.int("GUANXI_IMPORT_UNDO_DAYS", default=7)
 GUANXI_IMPORT_STALE_SECONDS = env.int("GUANXI_IMPORT_STALE_SECONDS", default=120)
 # Rows written per transaction (the checkpoint step of a resumable import).
 GUANXI_IMPORT_CHUNK_ROWS = max(100, env.int("GUANXI_IMPORT_CHUNK_ROWS", default=5000))
+# Clean the next chunk in a forked helper process while the current one is written (uses a
+# second core; off means everything runs in the import's own process).
+GUANXI_IMPORT_HELPER = env.bool("GUANXI_IMPORT_HELPER", default=True)
 # Exports with more rows than this are written by the worker and offered as a download link.
 GUANXI_EXPORT_BACKGROUND_ROWS = env.int("GUANXI_EXPORT_BACKGROUND_ROWS", default=20_000)
 # A PDF export holds at most this many rows (a printed list longer than that helps nobody;

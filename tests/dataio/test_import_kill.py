@@ -47,6 +47,32 @@ def _rows():
         ]
 
 
+def _stat(pid: int) -> list[str]:
+    """Fields of /proc/PID/stat after the command name (state first, then the parent id)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rpartition(")")[2].split()
+
+
+def _children(parent: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(_stat(int(entry))[1]) == parent:
+                    out.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return _stat(pid)[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads processes from /proc")
 @pytest.mark.django_db(transaction=True)
 def test_kill_9_mid_import_then_resume(org, tmp_path, settings):
     path = write_csv(tmp_path / "big.csv", list(_rows()))
@@ -83,9 +109,16 @@ def test_kill_9_mid_import_then_resume(org, tmp_path, settings):
             time.sleep(0.05)
         else:
             pytest.fail("the import did not get going in time")
+        helpers = _children(proc.pid)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
+    # The cleaning helper (dataio.clean_helper) ends with the import it served.
+    assert helpers, "the import ran without its helper process"
+    deadline = time.monotonic() + 10
+    while [p for p in helpers if _alive(p)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in helpers if _alive(p)], "the helper outlived the killed import"
     batch.refresh_from_db()
     assert batch.status == ImportStatus.RUNNING and batch.rows_done < ROWS
     written = Customer.objects.filter(import_batch=batch).count()

@@ -46,6 +46,20 @@ def insert_many(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
             )
 
 
+_last_datetime: tuple[Any, Any] = (None, None)
+
+
+def adapted_datetime(value: Any) -> Any:
+    """``connection.ops.adapt_datetimefield_value`` for bulk rows, which mostly share one
+    timestamp: the last value is remembered by identity (adapting costs ~5 µs a call, a
+    tenth of building a row)."""
+    global _last_datetime
+    last = _last_datetime  # one read: another thread may replace it meanwhile
+    if value is None or last[0] is not value:
+        last = _last_datetime = (value, connection.ops.adapt_datetimefield_value(value))
+    return last[1]
+
+
 def _sqlite_param_limit() -> int:
     """The connection's own bound (Django's ``features.max_query_params`` says 999 whatever
     the build; builds since 3.32 allow 32,766)."""

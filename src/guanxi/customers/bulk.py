@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from guanxi.audit.services import RequestMeta, audit_record
 from guanxi.core import custom_fields, search_keys
-from guanxi.core.bulk_sql import insert_many
+from guanxi.core.bulk_sql import adapted_datetime, insert_many
 from guanxi.core.crypto import blind_index, encrypt
 from guanxi.core.models import CustomField
 from guanxi.core.validators import name_key
@@ -78,6 +78,30 @@ class BulkResult:
     codes: list[str] = field(default_factory=list)
 
 
+def derive_columns(
+    values: Mapping[str, Any], custom_field_definitions: Sequence[CustomField] = ()
+) -> dict[str, Any]:
+    """The columns of a new customer that follow from its cleaned values alone: keys,
+    search tokens, completeness, ciphertexts and blind indexes. Apart from ``prepare_row``
+    so an import's helper process can compute them while the previous chunk is written."""
+    custom = values.get("custom_fields") or {}
+    derived: dict[str, Any] = {
+        "name_key": name_key(values["name"]),
+        "name_core": name_core(values["name"]),
+        "search_tokens": search_keys.document_tokens(
+            values["name"],
+            values.get("contact_name", ""),
+            *custom_fields.search_texts(custom_field_definitions, custom),
+        ),
+        "completeness": completeness(values),
+    }
+    for name in SENSITIVE:
+        plain = values.get(name) or ""
+        derived[name] = encrypt(plain)
+        derived[f"{name}_bidx"] = blind_index(name, plain)
+    return derived
+
+
 def prepare_row(
     values: Mapping[str, Any],
     *,
@@ -89,15 +113,16 @@ def prepare_row(
     review_status: str = ReviewStatus.APPROVED,
     custom_field_definitions: Sequence[CustomField] = (),
     import_batch_id: int | None = None,
+    derived: Mapping[str, Any] | None = None,
 ) -> tuple[Any, ...]:
     """One INSERT tuple from already-cleaned values (see ``clean_customer_input``; custom
-    values cleaned by ``core.custom_fields.clean_values`` against the definitions given)."""
-    custom = dict(values.get("custom_fields") or {})
+    values cleaned by ``core.custom_fields.clean_values`` against the definitions given).
+    ``derived``: what ``derive_columns`` gave for these values, when computed ahead."""
+    ops = connection.ops
+    stamp = adapted_datetime(created_at)
     row: dict[str, Any] = {
         "code": code,
         "name": values["name"],
-        "name_key": name_key(values["name"]),
-        "name_core": name_core(values["name"]),
         "customer_type": values.get("customer_type") or CustomerType.ENTERPRISE,
         "contact_name": values.get("contact_name", ""),
         "province": values.get("province", ""),
@@ -112,26 +137,15 @@ def prepare_row(
         "owner_id": owner_id,
         "department_id": department_id,
         "notes": values.get("notes", ""),
-        "search_tokens": search_keys.document_tokens(
-            values["name"],
-            values.get("contact_name", ""),
-            *custom_fields.search_texts(custom_field_definitions, custom),
-        ),
-        "custom_fields": connection.ops.adapt_json_value(custom, None),
-        "completeness": completeness(values),
-        "created_at": created_at,
-        "updated_at": created_at,
+        "custom_fields": ops.adapt_json_value(dict(values.get("custom_fields") or {}), None),
+        "created_at": stamp,
+        "updated_at": stamp,
         "created_by_id": actor_id,
         "updated_by_id": actor_id,
         "version": 1,
         "import_batch_id": import_batch_id,
     }
-    adapt = connection.ops.adapt_datetimefield_value
-    row["created_at"] = row["updated_at"] = adapt(created_at)
-    for name in SENSITIVE:
-        plain = values.get(name) or ""
-        row[name] = encrypt(plain)
-        row[f"{name}_bidx"] = blind_index(name, plain)
+    row.update(derived or derive_columns(values, custom_field_definitions))
     return tuple(row[c] for c in COLUMNS)
 
 

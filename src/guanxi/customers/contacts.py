@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from guanxi.audit.actions import register_actions, register_object_types
 from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
 from guanxi.core import search_keys, validators
-from guanxi.core.bulk_sql import insert_many
+from guanxi.core.bulk_sql import adapted_datetime, insert_many
 from guanxi.core.crypto import blind_index, encrypt
 from guanxi.core.errors import ErasedRecord, NotFound, StaleVersion
 from guanxi.core.field_errors import FieldErrors
@@ -434,6 +434,17 @@ CONTACT_COLUMNS = (
 )
 
 
+def derive_contact_columns(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns of a new contact that follow from its values alone (search tokens,
+    ciphertexts, blind indexes): computed ahead by an import's helper process."""
+    derived: dict[str, Any] = {"search_tokens": search_keys.document_tokens(values["name"])}
+    for name in SENSITIVE_FIELDS:
+        plain = values.get(name) or ""
+        derived[name] = encrypt(plain)
+        derived[f"{name}_bidx"] = blind_index(name, plain)
+    return derived
+
+
 def contact_row(
     values: Mapping[str, Any],
     *,
@@ -441,20 +452,21 @@ def contact_row(
     actor_id: int | None,
     created_at: Any,
     import_batch_id: int | None = None,
+    derived: Mapping[str, Any] | None = None,
 ) -> tuple[Any, ...]:
-    """One INSERT tuple for ``bulk_insert_contacts`` from already-normalised values."""
+    """One INSERT tuple for ``bulk_insert_contacts`` from already-normalised values
+    (``derived``: ``derive_contact_columns`` of them, when computed ahead)."""
     birthday = values.get("birthday")
-    stamp = connection.ops.adapt_datetimefield_value(created_at)
+    stamp = adapted_datetime(created_at)
     row: dict[str, Any] = {
         "customer_id": customer_id,
         "name": values["name"][:64],
         "title": values.get("title", ""),
         "department_name": values.get("department_name", ""),
-        "birthday": connection.ops.adapt_datefield_value(birthday),
+        "birthday": connection.ops.adapt_datefield_value(birthday) if birthday else None,
         "birthday_md": birthday.strftime("%m-%d") if birthday else "",
         "notes": values.get("notes", ""),
         "is_primary": bool(values.get("is_primary")),
-        "search_tokens": search_keys.document_tokens(values["name"]),
         "created_at": stamp,
         "updated_at": stamp,
         "created_by_id": actor_id,
@@ -462,10 +474,7 @@ def contact_row(
         "version": 1,
         "import_batch_id": import_batch_id,
     }
-    for name in SENSITIVE_FIELDS:
-        plain = values.get(name) or ""
-        row[name] = encrypt(plain)
-        row[f"{name}_bidx"] = blind_index(name, plain)
+    row.update(derived or derive_contact_columns(values))
     return tuple(row[c] for c in CONTACT_COLUMNS)
 
 
@@ -507,6 +516,18 @@ def contacts_of(customer_ids: Iterable[int]) -> dict[int, list[Contact]]:
     return out
 
 
+def primary_contact_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A bulk-loaded customer's primary contact, from the customer's cleaned values."""
+    return {
+        "name": values["contact_name"],
+        "title": values.get("title", ""),
+        "mobile": values.get("mobile", ""),
+        "phone": values.get("phone", ""),
+        "email": values.get("email", ""),
+        "is_primary": True,
+    }
+
+
 def bulk_primary_contacts(
     rows: Sequence[Mapping[str, Any]],
     codes: Sequence[str],
@@ -517,24 +538,19 @@ def bulk_primary_contacts(
     by_code: Mapping[str, int] | None = None,
 ) -> None:
     """The primary contact of every customer a bulk load just inserted (customers.bulk),
-    from each row's contact values, in one executemany."""
+    from each row's contact values, in one executemany. A row may carry the contact's
+    ``derive_contact_columns`` under ``contact_derived``."""
     if by_code is None:
         by_code = dict(Customer.objects.filter(code__in=list(codes)).values_list("code", "pk"))
     bulk_insert_contacts(
         [
             contact_row(
-                {
-                    "name": values["contact_name"],
-                    "title": values.get("title", ""),
-                    "mobile": values.get("mobile", ""),
-                    "phone": values.get("phone", ""),
-                    "email": values.get("email", ""),
-                    "is_primary": True,
-                },
+                primary_contact_values(values),
                 customer_id=by_code[code],
                 actor_id=actor_id,
                 created_at=stamp,
                 import_batch_id=import_batch_id,
+                derived=values.get("contact_derived"),
             )
             for values, code, stamp in zip(rows, codes, created_at, strict=True)
             if values.get("contact_name") and code in by_code

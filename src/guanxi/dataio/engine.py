@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from guanxi.audit.models import AuditResult
 from guanxi.audit.services import audit_record
 from guanxi.core.request_memo import memo_scope
+from guanxi.dataio.clean_helper import cleaned_chunks, helper_wanted
 from guanxi.dataio.importers import get_importer
 from guanxi.dataio.importers.base import Importer, Match, Row
 from guanxi.dataio.models import (
@@ -131,9 +132,9 @@ class Pass:
         return Row(number=number, cells=cells, values={k: v for k, v in values.items() if v})
 
     def decide(self, rows: Sequence[Row]) -> None:
-        """Clean every row, then settle what happens to it: create, update, skip or error."""
+        """Settle what happens to every cleaned row (see ``clean_helper.cleaned_chunks``):
+        create, update, skip or error."""
         for row in rows:
-            self.importer.clean(row)
             if row.errors:
                 row.action = "error"
         matches = self.importer.match([r for r in rows if not r.errors])
@@ -310,6 +311,21 @@ def chunk_rows() -> int:
     return int(settings.GUANXI_IMPORT_CHUNK_ROWS)
 
 
+def _cleaned(
+    run: Pass, source: Iterator[tuple[int, list[str]]], rows_left: int | None
+) -> Iterator[list[Row]]:
+    """The file's rows in chunks, cleaned (by the helper process when it is worth one) and,
+    in a real run, prepared for the write."""
+    size = chunk_rows()
+    chunks = ([run.make_row(n, cells) for n, cells in chunk] for chunk in _chunks(source, size))
+    return cleaned_chunks(
+        run.importer,
+        chunks,
+        use_helper=helper_wanted(run.importer, rows_left, size),
+        prepare=run.write,
+    )
+
+
 # --- the two passes ------------------------------------------------------------------------
 def validate_batch(
     batch_id: int, *, on_progress: Callable[[ImportBatch], None] | None = None
@@ -342,8 +358,7 @@ def _validate(batch_id: int, on_progress: Callable[[ImportBatch], None] | None) 
         batch.started_at = batch.heartbeat_at = timezone.now()
         batch.total_rows = count_rows(info, batch_dir(batch))
         batch.save()
-        for chunk in _chunks(iter_rows(info, batch_dir(batch)), chunk_rows()):
-            rows = [run.make_row(n, cells) for n, cells in chunk]
+        for rows in _cleaned(run, iter_rows(info, batch_dir(batch)), batch.total_rows):
             run.decide(rows)
             run.counts.add(rows)
             run.keep_preview(rows)
@@ -459,8 +474,7 @@ def _run_chunks(batch: ImportBatch, on_chunk: Callable[[ImportBatch], None] | No
             batch.total_rows = count_rows(info, batch_dir(batch))
             batch.save(update_fields=["total_rows"])
         source = iter_rows(info, batch_dir(batch), start_after=batch.last_row)
-        for chunk in _chunks(source, chunk_rows()):
-            rows = [run.make_row(n, cells) for n, cells in chunk]
+        for rows in _cleaned(run, source, batch.total_rows - batch.rows_done):
             run.decide(rows)
             with transaction.atomic():
                 importer.write(rows)

@@ -44,6 +44,7 @@ class Row:
     target_id: int | None = None  # the existing record to update / the one it duplicates
     flagged_id: int | None = None  # created although it matches this record
     note: str = ""  # the message of a skip / flag / duplicate
+    prepared: Any = None  # what ``Importer.prepare`` computed ahead of the write
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,10 @@ class Importer:
         """The fixed fields plus any the importer adds at run time (custom fields)."""
         return self.fields
 
+    # True when ``clean`` reads nothing from the database after ``begin`` (and after a
+    # first chunk has warmed the memo scope), so a helper process may clean rows.
+    clean_offline: bool = False
+
     def begin(self, *, actor: Any, batch: Any) -> None:
         self.actor = actor
         self.batch = batch
@@ -86,6 +91,11 @@ class Importer:
     def clean(self, row: Row) -> None:
         """Fill ``row.cleaned`` and ``row.keys``, or ``row.errors``."""
         raise NotImplementedError
+
+    def prepare(self, row: Row) -> None:
+        """Row-local work for the write that needs no database (ciphertexts, search tokens),
+        put in ``row.prepared``; runs on a clean row of a real run, in the helper process
+        when there is one."""
 
     def match(self, rows: Sequence[Row]) -> dict[tuple[str, str], list[Match]]:
         """Existing records for the keys of ``rows``, in as few queries as possible."""

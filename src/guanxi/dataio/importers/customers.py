@@ -11,7 +11,6 @@ from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import get_language
@@ -25,6 +24,7 @@ from guanxi.core.field_errors import FieldErrors
 from guanxi.core.validators import fold_text, name_key
 from guanxi.customers import approvals, bulk, services
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
+from guanxi.customers.contacts import derive_contact_columns, primary_contact_values
 from guanxi.customers.models import Customer, CustomerTag, Tag
 from guanxi.customers.validation import EDITABLE_FIELDS, clean_customer_input
 from guanxi.dataio.importers.base import FieldSpec, Importer, Match, Row, error_messages
@@ -34,6 +34,7 @@ MSG_OWNER_AMBIGUOUS = _("负责人“%(value)s”对应多个用户，请填写�
 MSG_BAD_DATE = _("“%(value)s”不是有效的日期（例如 2024-05-01 或 2024-05-01 09:30）")
 MSG_FUTURE = _("创建时间不能晚于现在")
 
+AMBIGUOUS = "ambiguous"
 TAG_SPLIT = re.compile(r"[、,，;；|/\s]+")
 TYPE_WORDS = {"企业": CustomerType.ENTERPRISE, "公司": CustomerType.ENTERPRISE}
 TYPE_WORDS |= {"个人": CustomerType.INDIVIDUAL}
@@ -183,6 +184,7 @@ class CustomerImporter(Importer):
     permission = "customers.add_customer"
     fields = FIELDS
     blocking_rules = frozenset({"code", "name"})
+    clean_offline = True  # owners are read in begin(), dictionaries once per memo scope
 
     def field_specs(self) -> Sequence[FieldSpec]:
         extra = tuple(
@@ -195,7 +197,7 @@ class CustomerImporter(Importer):
         super().begin(actor=actor, batch=batch)
         self.custom = custom_fields.definitions(Customer.scope_object_type)
         self.review_needed = approvals.review_needed(actor)
-        self._owners: dict[str, User | str | None] = {}
+        self._owners = _active_users()
 
     # --- clean ---------------------------------------------------------------------------
     def clean(self, row: Row) -> None:
@@ -242,21 +244,10 @@ class CustomerImporter(Importer):
         row.keys = self._keys(row.cleaned)
 
     def _owner(self, text: str) -> User:
-        key = fold_text(text)
-        if key not in self._owners:
-            people = list(User.objects.filter(Q(username=key) | Q(name=key), is_active=True)[:2])
-            exact = [u for u in people if u.username == key]
-            self._owners[key] = (
-                exact[0]
-                if exact
-                else people[0]
-                if len(people) == 1
-                else ("ambiguous" if people else None)
-            )
-        found = self._owners[key]
+        found = self._owners.get(fold_text(text))
         if found is None:
             raise ValidationError(MSG_OWNER_UNKNOWN % {"value": text})
-        if found == "ambiguous":
+        if found == AMBIGUOUS:
             raise ValidationError(MSG_OWNER_AMBIGUOUS % {"value": text})
         return found  # type: ignore[return-value]
 
@@ -267,6 +258,15 @@ class CustomerImporter(Importer):
             keys.append(("code", cleaned["code"]))
         keys += [(f, blind_index(f, cleaned[f])) for f in KEY_FIELDS if cleaned.get(f)]
         return keys
+
+    def prepare(self, row: Row) -> None:
+        cleaned = row.cleaned
+        contact = (
+            derive_contact_columns(primary_contact_values(cleaned))
+            if cleaned.get("contact_name")
+            else None
+        )
+        row.prepared = (bulk.derive_columns(cleaned, self.custom), contact)
 
     # --- match ---------------------------------------------------------------------------
     def match(self, rows: Sequence[Row]) -> dict[tuple[str, str], list[Match]]:
@@ -338,11 +338,19 @@ class CustomerImporter(Importer):
                     review_status=review,
                     custom_field_definitions=self.custom,
                     import_batch_id=self.batch.pk,
+                    derived=row.prepared[0] if row.prepared else None,
                 )
             )
         bulk.insert_rows(tuples)
         ids = bulk.after_insert(
-            [{**r.cleaned, "title": r.cleaned.get("contact_title", "")} for r in rows],
+            [
+                {
+                    **r.cleaned,
+                    "title": r.cleaned.get("contact_title", ""),
+                    "contact_derived": r.prepared[1] if r.prepared else None,
+                }
+                for r in rows
+            ],
             codes,
             actor_id=actor_id,
             created_at=stamps,
@@ -424,6 +432,27 @@ class CustomerImporter(Importer):
         from guanxi.dataio.undo import undo_customers
 
         return undo_customers(actor=self.actor, batch=batch, custom=self.custom)
+
+
+def _active_users() -> dict[str, User | str]:
+    """Owner column text -> active user: a username names its user; a display name names
+    its user when only one active user has it, else it is AMBIGUOUS. Read once per run (a
+    company has hundreds of users, an import a million rows)."""
+    by_name: dict[str, list[User]] = {}
+    owners: dict[str, User | str] = {}
+    users = list(
+        User.objects.filter(is_active=True)
+        .only("pk", "username", "name", "department_id")
+        .order_by("pk")
+    )
+    for user in users:
+        if user.name:
+            by_name.setdefault(user.name, []).append(user)
+    for name, people in by_name.items():
+        owners[name] = people[0] if len(people) == 1 else AMBIGUOUS
+    for user in users:
+        owners[user.username] = user
+    return owners
 
 
 def _by_field(errors: FieldErrors) -> dict[str, list[str]]:

@@ -1,0 +1,178 @@
+"""Cleaning the next chunk on the second core while this process writes the current one.
+
+Cleaning (validation, normalisation, duplicate keys) is pure Python and about a third of an
+import's time; writing is mostly the database's. A forked helper process cleans chunk k+1
+while the import writes chunk k, so the two overlap on a two-core machine.
+
+The helper never touches the database. It is forked after the first chunk was cleaned here,
+so it inherits what cleaning reads once (dictionaries through the memo scope, owners and
+custom-field definitions through ``Importer.begin``); its connections refuse every query.
+A chunk whose cleaning would need the database anyway comes back refused and is cleaned
+here instead, and so is every later chunk: the result never depends on the helper, only
+the speed does. Only importers that declare ``clean_offline`` use it.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+
+from guanxi.dataio.importers.base import Importer, Row
+
+log = logging.getLogger(__name__)
+
+# Seconds to wait for one chunk before giving up on the helper (a helper that hangs, e.g.
+# on a lock another thread held when it was forked, must not hang the import).
+CHUNK_TIMEOUT = 300
+PARENT_CHECK_SECONDS = 0.5
+
+# The importer the helper cleans with: set in this process just before the fork, so the
+# helper inherits it with its lookups already read.
+_importer: Importer | None = None
+
+
+class NeedsDatabase(RuntimeError):
+    """Cleaning in the helper tried to query the database."""
+
+
+def _refuse(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+    raise NeedsDatabase(sql[:120])
+
+
+def _start_helper(parent: int) -> None:
+    """In the helper: every database connection refuses to run a statement. The inherited
+    connections are left open and unused (closing them would close the parent's session),
+    so the helper must not outlive the import: it ends itself when its parent is gone."""
+    for conn in connections.all():
+        conn.execute_wrappers.append(_refuse)
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """A killed import (kill -9) cannot stop its helper, and the helper would otherwise wait
+    for work forever, holding a copy of the database socket open."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
+
+
+def _clean_chunk(rows: list[Row], prepare: bool) -> list[tuple[dict, list, dict, Any]]:
+    """In the helper: clean (and prepare) ``rows``; what the parent needs of each."""
+    assert _importer is not None
+    clean_here(_importer, rows, prepare)
+    return [(row.cleaned, row.keys, row.errors, row.prepared) for row in rows]
+
+
+def helper_wanted(importer: Importer, total_rows: int | None, chunk: int) -> bool:
+    """Worth a helper: the importer cleans without the database and there is more than
+    one chunk to overlap (fork is the only start method that inherits the lookups)."""
+    return (
+        bool(settings.GUANXI_IMPORT_HELPER)
+        and importer.clean_offline
+        and (total_rows or 0) > chunk
+        and "fork" in multiprocessing.get_all_start_methods()
+    )
+
+
+def clean_here(importer: Importer, rows: list[Row], prepare: bool) -> list[Row]:
+    """Clean ``rows`` in this process; with ``prepare``, clean rows are prepared too."""
+    for row in rows:
+        importer.clean(row)
+        if prepare and not row.errors:
+            importer.prepare(row)
+    return rows
+
+
+def cleaned_chunks(
+    importer: Importer,
+    chunks: Iterable[list[Row]],
+    *,
+    use_helper: bool,
+    prepare: bool,
+) -> Iterator[list[Row]]:
+    """``chunks`` with every row cleaned (and, with ``prepare``, prepared for the write), in
+    order. With ``use_helper`` the chunk after the one being yielded is already being
+    cleaned by the helper while the caller works."""
+    source = iter(chunks)
+    first = next(source, None)
+    if first is None:
+        return
+    yield clean_here(importer, first, prepare)  # reads the lookups the helper will inherit
+    if not use_helper:
+        for rows in source:
+            yield clean_here(importer, rows, prepare)
+        return
+    global _importer
+    _importer = importer
+    pool = ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_helper,
+        initargs=(os.getpid(),),
+    )
+    helper_ok = True
+    helped = total = 0
+    pending: deque[tuple[list[Row], Future | None]] = deque()
+    try:
+        for rows in source:
+            pending.append((rows, pool.submit(_clean_chunk, rows, prepare) if helper_ok else None))
+            if len(pending) > 1 or not helper_ok:
+                rows, job = pending.popleft()
+                helper_ok = _take(importer, rows, job, helper_ok, prepare, lambda: _abandon(pool))
+                helped, total = helped + helper_ok, total + 1
+                yield rows
+        while pending:
+            rows, job = pending.popleft()
+            helper_ok = _take(importer, rows, job, helper_ok, prepare, lambda: _abandon(pool))
+            helped, total = helped + helper_ok, total + 1
+            yield rows
+    finally:
+        _importer = None
+        pool.shutdown(wait=True, cancel_futures=True)
+    log.info("helper process cleaned %d of %d chunks after the first", helped, total)
+
+
+def _abandon(pool: ProcessPoolExecutor) -> None:
+    """Stop the helper for good: queued chunks cancelled, its process ended (it may be
+    stuck, and a stuck child would also hold this process at exit)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+
+
+def _take(
+    importer: Importer,
+    rows: list[Row],
+    job: Future | None,
+    helper_ok: bool,
+    prepare: bool,
+    stop: Callable[[], None],
+) -> bool:
+    """Fill ``rows`` from the helper's result, or clean them here when the helper refused,
+    failed or was given up. Returns whether the helper stays in use."""
+    if job is not None and helper_ok:
+        try:
+            results = job.result(timeout=CHUNK_TIMEOUT)
+        except NeedsDatabase as exc:
+            log.info("import cleaning needs the database (%s); cleaning here from now on", exc)
+        except Exception:
+            log.warning("import cleaning helper failed; cleaning here from now on", exc_info=True)
+        else:
+            for row, (cleaned, keys, errors, prepared) in zip(rows, results, strict=True):
+                row.cleaned, row.keys, row.errors, row.prepared = cleaned, keys, errors, prepared
+            return True
+        stop()
+        helper_ok = False
+    clean_here(importer, rows, prepare)
+    return helper_ok
