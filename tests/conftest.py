@@ -13,6 +13,19 @@ from guanxi.accounts.seeds import ensure_default_roles
 from guanxi.workflow.seeds import ensure_default_flows
 
 PASSWORD = "Guanxi-test-2026"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Cheap password hashing for the suite (tests/fast_hasher.py); servers the tests start
+    as processes keep the production settings."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = [
+        "tests.fast_hasher.FastArgon2PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+
+
 _seq = itertools.count(1)
 
 

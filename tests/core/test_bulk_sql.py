@@ -57,3 +57,16 @@ def test_sqlite_bound_is_read_from_the_connection(db: object) -> None:
     if connection.vendor != "sqlite":
         pytest.skip("SQLite's parameter bound")
     assert bulk_sql._sqlite_param_limit() >= 999
+
+
+def test_select_in_takes_thousands_of_keys_as_one_parameter(
+    kind: DictionaryType, django_assert_num_queries
+) -> None:
+    bulk_sql.insert_many(DictionaryItem._meta.db_table, COLUMNS, rows_for(kind, 50))
+    sql = f"SELECT code, label FROM {DictionaryItem._meta.db_table} WHERE label IN ({{values}})"
+    wanted = [f"标签“{n}”,'引号'" for n in range(0, 50, 7)] + [f"无此标签{n}" for n in range(5000)]
+    with django_assert_num_queries(1):
+        found = bulk_sql.select_in(sql, wanted)
+    assert sorted(found) == [(f"c{n:05d}", f"标签“{n}”,'引号'") for n in range(0, 50, 7)]
+    with django_assert_num_queries(0):
+        assert bulk_sql.select_in(sql, []) == []

@@ -48,9 +48,22 @@ def install(*_args: Any) -> None:
             return
         for sql in DUE_INDEXES:
             cur.execute(sql)
-        for name, sql in tally_sql.sqlite_triggers().items():
+        cur.execute(f"SELECT name FROM pragma_table_info('{tally_sql.CUSTOMERS}')")
+        has_batch = "import_batch_id" in {row[0] for row in cur.fetchall()}
+        for name, sql in tally_sql.sqlite_triggers(import_exception=has_batch).items():
             cur.execute(f"DROP TRIGGER IF EXISTS {name}")
             cur.execute(sql)
+
+
+def count_imported(batch_id: int, first_id: int, last_id: int) -> None:
+    """Count the customers an import chunk just inserted (ids ``first_id``..``last_id`` of
+    batch ``batch_id``), inside the chunk's transaction. PostgreSQL's statement-level
+    triggers have counted them already."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cur:
+        for sql in tally_sql.imported_customers():
+            cur.execute(sql, [batch_id, first_id, last_id])
 
 
 def uninstall(*_args: Any) -> None:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.models import User
 from guanxi.core import custom_fields, regions
+from guanxi.core.bulk_sql import select_in
 from guanxi.core.crypto import blind_index
 from guanxi.core.errors import DomainError
 from guanxi.core.field_errors import FieldErrors
@@ -28,6 +29,7 @@ from guanxi.customers.contacts import derive_contact_columns, primary_contact_va
 from guanxi.customers.models import Customer, CustomerTag, Tag
 from guanxi.customers.validation import EDITABLE_FIELDS, clean_customer_input
 from guanxi.dataio.importers.base import FieldSpec, Importer, Match, Row, error_messages
+from guanxi.reports import tally_admin
 
 MSG_OWNER_UNKNOWN = _("找不到负责人“%(value)s”（填写用户名或姓名）")
 MSG_OWNER_AMBIGUOUS = _("负责人“%(value)s”对应多个用户，请填写用户名")
@@ -277,12 +279,16 @@ class CustomerImporter(Importer):
         if not wanted:
             return {}
         column = {"name": "name_key", "code": "code", **{f: f"{f}_bidx" for f in KEY_FIELDS}}
+        fields = tuple(
+            dict.fromkeys(("id", "code", "name", "import_batch_id", "deleted_at", *column.values()))
+        )
+        select = f"SELECT {', '.join(fields)} FROM {Customer._meta.db_table}"
         found: dict[int, dict[str, Any]] = {}
         for rule, keys in wanted.items():  # one indexed look-up per key kind
-            for rec in Customer.objects.filter(**{f"{column[rule]}__in": list(keys)}).values(
-                "pk", "code", "name", "import_batch_id", "deleted_at", *column.values()
-            ):
-                found[rec["pk"]] = rec
+            sql = f"{select} WHERE {column[rule]} IN ({{values}})"
+            for values in select_in(sql, sorted(keys)):
+                rec = dict(zip(fields, values, strict=True))
+                found[rec["id"]] = rec
         writable = set(
             Customer.objects.restrict(self.actor, "change")
             .filter(pk__in=list(found))
@@ -298,10 +304,10 @@ class CustomerImporter(Importer):
                     continue  # a deleted record only keeps its code (unique across all)
                 matches.setdefault((rule, key), []).append(
                     Match(
-                        id=rec["pk"],
+                        id=rec["id"],
                         label=f"{rec['code']} {rec['name']}",
                         rule=rule,
-                        in_scope=rec["pk"] in writable and rec["deleted_at"] is None,
+                        in_scope=rec["id"] in writable and rec["deleted_at"] is None,
                         batch_id=rec["import_batch_id"],
                     )
                 )
@@ -358,6 +364,8 @@ class CustomerImporter(Importer):
         )
         for row, code in zip(rows, codes, strict=True):
             row.target_id = ids[code]
+        if ids:
+            tally_admin.count_imported(self.batch.pk, min(ids.values()), max(ids.values()))
         self._tag([(ids[c], r.cleaned.get("tags") or []) for r, c in zip(rows, codes, strict=True)])
         # Rule-based tags look at the new customers once this chunk commits (chunk by
         # chunk, so a million-row import never holds every id at once).
