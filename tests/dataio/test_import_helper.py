@@ -81,7 +81,7 @@ def test_helper_and_own_process_give_the_same_import(org, tmp_path, settings, ca
         batch = run(org["data_admin"], path)
     _check(batch, rep, org["data_admin"])
     helped = [r.getMessage() for r in caplog.records if r.name == HELPER_LOG]
-    assert helped == (["helper process cleaned 3 of 3 chunks after the first"] if helper else [])
+    assert helped == (["helper process cleaned 4 of 4 chunks"] if helper else [])
 
 
 def test_a_chunk_that_needs_the_database_is_cleaned_here(
@@ -102,4 +102,4 @@ def test_a_chunk_that_needs_the_database_is_cleaned_here(
     _check(batch, rep, org["data_admin"])
     messages = [r.getMessage() for r in caplog.records if r.name == HELPER_LOG]
     assert any("needs the database" in m for m in messages)
-    assert messages[-1] == "helper process cleaned 1 of 3 chunks after the first"
+    assert messages[-1] == "helper process cleaned 2 of 4 chunks"

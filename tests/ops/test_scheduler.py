@@ -17,6 +17,7 @@ from guanxi.workflow.models import Notification
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+YEARLY = "0 0 1 1 *"
 
 
 @pytest.fixture
@@ -119,7 +120,9 @@ def test_failures_retry_with_exponential_backoff_then_give_up(probe_job, org):
     job, outcomes = probe_job
     outcomes.extend([RuntimeError("disk full")] * 3)
     start = timezone.now()
-    ScheduledJob.objects.filter(pk=job.pk).update(next_run_at=start)
+    # Retry times follow the real clock; a yearly period keeps the next hour's run out of
+    # the retries' window when the test runs just before the hour.
+    ScheduledJob.objects.filter(pk=job.pk).update(next_run_at=start, cron=YEARLY)
     scheduler.tick(start)
     job.refresh_from_db()
     assert job.last_status == JobStatus.RETRYING and job.failures == 1
@@ -154,7 +157,9 @@ def test_a_retry_that_succeeds_resets_the_failures(probe_job):
     job, outcomes = probe_job
     outcomes.extend([RuntimeError("flaky"), "ok"])
     start = timezone.now()
-    ScheduledJob.objects.filter(pk=job.pk).update(next_run_at=start)
+    # Retry times follow the real clock; a yearly period keeps the next hour's run out of
+    # the retries' window when the test runs just before the hour.
+    ScheduledJob.objects.filter(pk=job.pk).update(next_run_at=start, cron=YEARLY)
     scheduler.tick(start)
     job.refresh_from_db()
     scheduler.tick(job.retry_at)

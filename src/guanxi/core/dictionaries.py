@@ -38,6 +38,13 @@ def _lookup(dict_code: str) -> dict[str, str]:
     return lookup
 
 
+def preload(*dict_codes: str) -> None:
+    """Read these dictionaries into the current memo scope now (an import does, before it
+    forks its cleaning helper, so the helper never has to read them)."""
+    for code in dict_codes:
+        remembered((MEMO, code), lambda code=code: _lookup(code))
+
+
 def resolve_dictionary_value(dict_code: str, value: str) -> str | None:
     """Code for a code or label (active items only); None when unknown. The items are read
     once per request (or memo scope): an import resolves three values a row."""

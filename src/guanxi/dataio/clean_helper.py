@@ -4,9 +4,11 @@ Cleaning (validation, normalisation, duplicate keys) is pure Python and about a 
 import's time; writing is mostly the database's. A forked helper process cleans chunk k+1
 while the import writes chunk k, so the two overlap on a two-core machine.
 
-The helper never touches the database. It is forked after the first chunk was cleaned here,
-so it inherits what cleaning reads once (dictionaries through the memo scope, owners and
-custom-field definitions through ``Importer.begin``); its connections refuse every query.
+The helper never touches the database. It is forked before the first chunk, once
+``Importer.begin`` has read what cleaning needs (owners, dictionaries into the memo scope,
+custom-field definitions), and inherits that; its connections refuse every query. Forking
+early also keeps it small: fork shares pages only until either process writes to them, and
+the import's heap is at its smallest before the first chunk.
 A chunk whose cleaning would need the database anyway comes back refused and is cleaned
 here instead, and so is every later chunk: the result never depends on the helper, only
 the speed does. Only importers that declare ``clean_offline`` use it.
@@ -14,6 +16,7 @@ the speed does. Only importers that declare ``clean_offline`` use it.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -104,16 +107,16 @@ def cleaned_chunks(
     order. With ``use_helper`` the chunk after the one being yielded is already being
     cleaned by the helper while the caller works."""
     source = iter(chunks)
-    first = next(source, None)
-    if first is None:
-        return
-    yield clean_here(importer, first, prepare)  # reads the lookups the helper will inherit
     if not use_helper:
         for rows in source:
             yield clean_here(importer, rows, prepare)
         return
     global _importer
     _importer = importer
+    # Objects that exist now are left out of garbage collection while the helper lives: a
+    # collection writes to every object it scans, and a page written by either process
+    # stops being shared with the other.
+    gc.freeze()
     pool = ProcessPoolExecutor(
         max_workers=1,
         mp_context=multiprocessing.get_context("fork"),
@@ -139,7 +142,8 @@ def cleaned_chunks(
     finally:
         _importer = None
         pool.shutdown(wait=True, cancel_futures=True)
-    log.info("helper process cleaned %d of %d chunks after the first", helped, total)
+        gc.unfreeze()
+    log.info("helper process cleaned %d of %d chunks", helped, total)
 
 
 def _abandon(pool: ProcessPoolExecutor) -> None:

@@ -80,8 +80,8 @@ class Importer:
         """The fixed fields plus any the importer adds at run time (custom fields)."""
         return self.fields
 
-    # True when ``clean`` reads nothing from the database after ``begin`` (and after a
-    # first chunk has warmed the memo scope), so a helper process may clean rows.
+    # True when ``clean`` reads nothing from the database after ``begin``, so a helper
+    # process may clean rows.
     clean_offline: bool = False
 
     def begin(self, *, actor: Any, batch: Any) -> None:

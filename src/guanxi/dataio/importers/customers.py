@@ -17,7 +17,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.models import User
-from guanxi.core import custom_fields, regions
+from guanxi.core import custom_fields, dictionaries, regions
 from guanxi.core.bulk_sql import select_in
 from guanxi.core.crypto import blind_index
 from guanxi.core.errors import DomainError
@@ -27,7 +27,7 @@ from guanxi.customers import approvals, bulk, services
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.contacts import derive_contact_columns, primary_contact_values
 from guanxi.customers.models import Customer, CustomerTag, Tag
-from guanxi.customers.validation import EDITABLE_FIELDS, clean_customer_input
+from guanxi.customers.validation import DICTIONARY_FIELDS, EDITABLE_FIELDS, clean_customer_input
 from guanxi.dataio.importers.base import FieldSpec, Importer, Match, Row, error_messages
 from guanxi.reports import tally_admin
 
@@ -186,7 +186,7 @@ class CustomerImporter(Importer):
     permission = "customers.add_customer"
     fields = FIELDS
     blocking_rules = frozenset({"code", "name"})
-    clean_offline = True  # owners are read in begin(), dictionaries once per memo scope
+    clean_offline = True  # owners and dictionaries are read in begin()
 
     def field_specs(self) -> Sequence[FieldSpec]:
         extra = tuple(
@@ -200,6 +200,7 @@ class CustomerImporter(Importer):
         self.custom = custom_fields.definitions(Customer.scope_object_type)
         self.review_needed = approvals.review_needed(actor)
         self._owners = _active_users()
+        dictionaries.preload(*DICTIONARY_FIELDS.values())
 
     # --- clean ---------------------------------------------------------------------------
     def clean(self, row: Row) -> None:
