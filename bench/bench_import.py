@@ -123,7 +123,7 @@ PHASES: collections.Counter[str] = collections.Counter()
 def time_phases() -> None:
     """Wrap the import's steps so their total seconds can be printed after the run (the
     steps nest: after_insert holds the name keys, contacts and search index). ``clean`` counts
-    only what this process cleaned; ``_take`` is the wait for the helper's chunks."""
+    only what this process cleaned; ``collect`` is the wait for the helper's chunks."""
     from guanxi.customers import bulk, tag_rules
     from guanxi.dataio import clean_helper, engine
     from guanxi.dataio.importers.customers import CustomerImporter
@@ -143,7 +143,7 @@ def time_phases() -> None:
 
     for owner, names in (
         (engine.Pass, ("decide",)),
-        (clean_helper, ("_take",)),
+        (clean_helper._Helper, ("collect",)),
         (CustomerImporter, ("clean", "match", "write")),
         (
             bulk,

@@ -23,7 +23,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -106,77 +106,80 @@ def cleaned_chunks(
     """``chunks`` with every row cleaned (and, with ``prepare``, prepared for the write), in
     order. With ``use_helper`` the chunk after the one being yielded is already being
     cleaned by the helper while the caller works."""
-    source = iter(chunks)
     if not use_helper:
-        for rows in source:
+        for rows in chunks:
             yield clean_here(importer, rows, prepare)
         return
-    global _importer
-    _importer = importer
-    # Objects that exist now are left out of garbage collection while the helper lives: a
-    # collection writes to every object it scans, and a page written by either process
-    # stops being shared with the other.
-    gc.freeze()
-    pool = ProcessPoolExecutor(
-        max_workers=1,
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=_start_helper,
-        initargs=(os.getpid(),),
-    )
-    helper_ok = True
-    helped = total = 0
+    helper = _Helper(importer, prepare)
     pending: deque[tuple[list[Row], Future | None]] = deque()
     try:
-        for rows in source:
-            pending.append((rows, pool.submit(_clean_chunk, rows, prepare) if helper_ok else None))
-            if len(pending) > 1 or not helper_ok:
-                rows, job = pending.popleft()
-                helper_ok = _take(importer, rows, job, helper_ok, prepare, lambda: _abandon(pool))
-                helped, total = helped + helper_ok, total + 1
-                yield rows
+        for rows in chunks:
+            pending.append((rows, helper.submit(rows)))
+            while len(pending) > (1 if helper.in_use else 0):  # keep one chunk in flight
+                yield helper.collect(*pending.popleft())
         while pending:
-            rows, job = pending.popleft()
-            helper_ok = _take(importer, rows, job, helper_ok, prepare, lambda: _abandon(pool))
-            helped, total = helped + helper_ok, total + 1
-            yield rows
+            yield helper.collect(*pending.popleft())
     finally:
-        _importer = None
-        pool.shutdown(wait=True, cancel_futures=True)
-        gc.unfreeze()
-    log.info("helper process cleaned %d of %d chunks", helped, total)
+        helper.close()
 
 
-def _abandon(pool: ProcessPoolExecutor) -> None:
-    """Stop the helper for good: queued chunks cancelled, its process ended (it may be
-    stuck, and a stuck child would also hold this process at exit)."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.terminate()
+class _Helper:
+    """The forked helper process of one pass, and how many chunks it cleaned."""
 
+    def __init__(self, importer: Importer, prepare: bool) -> None:
+        global _importer
+        _importer = importer
+        self.importer, self.prepare = importer, prepare
+        self.in_use = True
+        self.helped = self.chunks = 0
+        # Objects that exist now are left out of garbage collection while the helper lives:
+        # a collection writes to every object it scans, and a page written by either
+        # process stops being shared with the other.
+        gc.freeze()
+        self.pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_start_helper,
+            initargs=(os.getpid(),),
+        )
 
-def _take(
-    importer: Importer,
-    rows: list[Row],
-    job: Future | None,
-    helper_ok: bool,
-    prepare: bool,
-    stop: Callable[[], None],
-) -> bool:
-    """Fill ``rows`` from the helper's result, or clean them here when the helper refused,
-    failed or was given up. Returns whether the helper stays in use."""
-    if job is not None and helper_ok:
+    def submit(self, rows: list[Row]) -> Future | None:
+        return self.pool.submit(_clean_chunk, rows, self.prepare) if self.in_use else None
+
+    def collect(self, rows: list[Row], job: Future | None) -> list[Row]:
+        """``rows`` filled from the helper's result, or cleaned here when the helper refused,
+        failed or was given up (then it is given up for the rest of the pass)."""
+        self.chunks += 1
+        results = self._results(job) if job is not None and self.in_use else None
+        if results is None:
+            return clean_here(self.importer, rows, self.prepare)
+        for row, (cleaned, keys, errors, prepared) in zip(rows, results, strict=True):
+            row.cleaned, row.keys, row.errors, row.prepared = cleaned, keys, errors, prepared
+        self.helped += 1
+        return rows
+
+    def _results(self, job: Future) -> list[tuple[dict, list, dict, Any]] | None:
         try:
-            results = job.result(timeout=CHUNK_TIMEOUT)
+            return job.result(timeout=CHUNK_TIMEOUT)
         except NeedsDatabase as exc:
             log.info("import cleaning needs the database (%s); cleaning here from now on", exc)
         except Exception:
             log.warning("import cleaning helper failed; cleaning here from now on", exc_info=True)
-        else:
-            for row, (cleaned, keys, errors, prepared) in zip(rows, results, strict=True):
-                row.cleaned, row.keys, row.errors, row.prepared = cleaned, keys, errors, prepared
-            return True
-        stop()
-        helper_ok = False
-    clean_here(importer, rows, prepare)
-    return helper_ok
+        self._abandon()
+        return None
+
+    def _abandon(self) -> None:
+        """Stop the helper for good: queued chunks cancelled, its process ended (it may be
+        stuck, and a stuck child would also hold this process at exit)."""
+        self.in_use = False
+        processes = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+
+    def close(self) -> None:
+        global _importer
+        _importer = None
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()
+        log.info("helper process cleaned %d of %d chunks", self.helped, self.chunks)

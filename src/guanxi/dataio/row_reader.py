@@ -18,6 +18,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 
+from guanxi.core.bulk_sql import select_in
 from guanxi.core.crypto import bulk_decrypter
 from guanxi.dataio.local_time import LocalTime, LocalTimes
 
@@ -70,19 +71,13 @@ def pairs_for(sql: str, ids: Sequence[int]) -> list[tuple]:
 
     Dense ids (an unfiltered list comes in runs of ids) are asked for as one range, three
     times faster than a list of them; rows for ids in the range but not in ``ids`` may come
-    back, and the caller ignores them. PostgreSQL gets a list as one array parameter
-    (``= ANY``), which its driver binds in one step instead of parsing thousands of
-    placeholders."""
+    back, and the caller ignores them. Other lists go as one parameter
+    (``core.bulk_sql.select_in``)."""
     if not ids:
         return []
     low, high = min(ids), max(ids)
-    connection = connections[DEFAULT_DB_ALIAS]
-    if high - low < 4 * len(ids):
-        sql, params = sql.replace("IN ({ids})", "BETWEEN %s AND %s"), [low, high]
-    elif connection.vendor == "postgresql":
-        sql, params = sql.replace("IN ({ids})", "= ANY(%s)"), [list(ids)]
-    else:
-        sql, params = sql.format(ids=", ".join(["%s"] * len(ids))), list(ids)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    if high - low >= 4 * len(ids):
+        return select_in(sql.replace("IN ({ids})", "IN ({values})"), ids)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(sql.replace("IN ({ids})", "BETWEEN %s AND %s"), [low, high])
         return cursor.fetchall()
