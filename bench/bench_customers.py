@@ -151,9 +151,12 @@ def load(rows: int, batch: int = 5000) -> None:
     print(f"loaded {rows:,} customers in {time.perf_counter() - started:.1f} s")
 
 
-def warm() -> None:
+def warm(quiet: bool = False) -> None:
     """Read the database into the OS page cache first: the figures are for a server whose
-    working set is in memory (a 2 GB database on a 24 GB machine), not for cold disk reads."""
+    working set is in memory (a 2 GB database on a 24 GB machine), not for cold disk reads.
+    Called again before each case: a host that reclaims idle page cache (virtual machines
+    with proactive reclaim drop pages unread for a minute) would otherwise turn later cases
+    into disk-read benchmarks."""
     from django.db import connection
 
     t = time.perf_counter()
@@ -170,7 +173,8 @@ def warm() -> None:
                 f"WHERE c.oid IN ({tables}) OR c.oid IN "
                 f"(SELECT indexrelid FROM pg_index WHERE indrelid IN ({tables}))"
             )
-    print(f"  page cache warmed in {time.perf_counter() - t:.1f} s")
+    if not quiet:
+        print(f"  page cache warmed in {time.perf_counter() - t:.1f} s")
 
 
 def measure(label: str, requests: list[tuple[str, dict]], client, headers) -> tuple:
@@ -252,6 +256,7 @@ def run(rows: int, repeat: int) -> None:
         headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
         client.get(u, {}, **headers)  # warm caches
         for label, requests in cases.items():
+            warm(quiet=True)
             name, p50, p95, per_page = measure(label, requests, client, headers)
             print(f"{name:<26}{who:<8}{p50:>9.2f}{p95:>9.2f}{per_page:>11.1f}", flush=True)
 

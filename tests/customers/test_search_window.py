@@ -51,3 +51,40 @@ def test_window_is_used_for_common_tokens(
         page = customer_list(user=mixed_customers["admin"], params={"q": "科技"}, limit=2)
     assert len(page.items) == 2 and page.next_cursor
     assert any(">=" in q["sql"] for q in ctx.captured_queries)
+
+
+def test_index_read_sorts_matches_instead_of_walking_the_key(mixed_customers, monkeypatch):
+    """When no window fills the page, PostgreSQL reads the page's ids in an order the primary
+    key cannot serve (so the GIN index answers in one pass), then those rows by id; the page
+    is the plain query's page."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the GIN index read is PostgreSQL's")
+    user = mixed_customers["admin"]
+    monkeypatch.setattr(search, "WINDOW_SIZES", {})
+    expected = customer_list(user=user, params={"q": "华为"}, limit=2)
+    monkeypatch.setattr(search, "WINDOW_SIZES", {"postgresql": (1,)})
+    with CaptureQueriesContext(connection) as ctx:
+        page = customer_list(user=user, params={"q": "华为"}, limit=2)
+    assert [c.pk for c in page.items] == [c.pk for c in expected.items]
+    assert page.next_cursor == expected.next_cursor
+    sql = [q["sql"] for q in ctx.captured_queries if "customers_customer" in q["sql"]]
+    assert any('ORDER BY ("customers_customer"."id" + 0) DESC' in s for s in sql), sql
+
+
+@pytest.mark.parametrize(
+    ("found", "scoped", "expected"),
+    [
+        (0, False, None),  # nothing among the newest rows: the index has little to read
+        (40, False, 9_562),  # 0.8% of rows match: walking 9,562 ids beats reading 8,000
+        (20, False, None),  # 0.4%: reading 4,000 matches beats walking 19,000 ids
+        (20, True, 19_125),  # inside a scope a walked row costs less, so walking wins
+        (1, False, None),  # the next window would pass MAX_WINDOW
+    ],
+)
+def test_next_window_follows_the_share_the_first_window_saw(monkeypatch, found, scoped, expected):
+    monkeypatch.setattr(search, "_token_frequencies", lambda: ({}, 1_000_000.0))
+    with search.scope_search([7] if scoped else [], []):
+        assert search._next_window(5_000, found, 50, 1_000_000) == expected

@@ -62,7 +62,7 @@ def customer_list(
 
     def page_ids() -> list[int]:
         qs = filtered() if before_id is None else filtered().filter(pk__lt=before_id)
-        return list(qs.order_by("-pk").values_list("pk", flat=True)[: limit + 1])
+        return list(qs.order_by(search.newest_first()).values_list("pk", flat=True)[: limit + 1])
 
     # Only a text search uses the scope's index tokens; a plain list needs no lookup.
     owners, departments = scope_members(user, Customer) if params.get("q") else ([], [])
