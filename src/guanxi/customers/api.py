@@ -109,14 +109,15 @@ class CustomerSerializer(serializers.Serializer):
         personal = selectors.sensitive_values(user, customer)
         for field in ("mobile", "phone", "email", "uscc"):
             data[field] = personal[field]
-        data["tags"] = sorted(t.name for t in customer.tags.all())
+        links = _tag_links(customer)
+        data["tags"] = [link.tag.name for link in links]
         data["tag_details"] = [
             {
                 "name": link.tag.name,
                 "color": link.tag.color,
                 "rule": getattr(link.rule, "name", None),
             }
-            for link in _tag_links(customer)
+            for link in links
         ]
         data["created_at"] = serializers.DateTimeField().to_representation(customer.created_at)
         data["updated_at"] = serializers.DateTimeField().to_representation(customer.updated_at)
@@ -284,6 +285,7 @@ class CustomerListView(APIView):
             params=request.query_params,
             cursor=query.get("cursor"),
             limit=query["limit"],
+            related=False,
         )
         prefetch_tag_links(list(page.items))
         items = [_record(request, c) for c in page.items]

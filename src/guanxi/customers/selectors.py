@@ -48,9 +48,16 @@ def customer_filter(user: Any, params: Mapping[str, Any]) -> CustomerFilter:
 
 
 def customer_list(
-    *, user: Any, params: Mapping[str, Any], cursor: str | None = None, limit: int = 50
+    *,
+    user: Any,
+    params: Mapping[str, Any],
+    cursor: str | None = None,
+    limit: int = 50,
+    related: bool = True,
 ) -> Page:
-    """One page of the customer list as the list page and the API show it."""
+    """One page of the customer list as the list page and the API show it. ``related=False``
+    leaves out the owner, department and tag prefetches (the API shows ids and reads tags
+    with their rules itself: three queries and ~150 model instances less a page)."""
     ordering = clean_ordering(params.get("ordering"))
     before_id, backwards = cursor_position(cursor, ordering)
     limit = page_limit(limit)  # as paginate bounds it: the window's page is the same page
@@ -58,7 +65,8 @@ def customer_list(
     def filtered() -> QuerySet:
         # Built on each call: a search window applies while the filters are built.
         filterset = customer_filter(user, params)
-        return filterset.qs if filterset.is_valid() else customer_queryset(user).none()
+        qs = filterset.qs if filterset.is_valid() else customer_queryset(user).none()
+        return qs if related else qs.prefetch_related(None)
 
     def page_ids() -> list[int]:
         qs = filtered() if before_id is None else filtered().filter(pk__lt=before_id)
