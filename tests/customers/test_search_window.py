@@ -79,8 +79,9 @@ def test_index_read_sorts_matches_instead_of_walking_the_key(mixed_customers, mo
     [
         (0, False, None),  # nothing among the newest rows: the index has little to read
         (40, False, 9_562),  # 0.8% of rows match: walking 9,562 ids beats reading 8,000
-        (20, False, None),  # 0.4%: reading 4,000 matches beats walking 19,000 ids
-        (20, True, 19_125),  # inside a scope a walked row costs less, so walking wins
+        (20, False, 19_125),  # 0.4%: walking 19,125 ids still beats reading 4,000 matches
+        (12, False, None),  # 0.24%: reading 2,400 matches beats walking 31,875 ids
+        (12, True, 31_875),  # inside a scope a walked row costs less, so walking wins
         (1, False, None),  # the next window would pass MAX_WINDOW
     ],
 )

@@ -8,7 +8,8 @@ import logging
 
 import pytest
 
-from guanxi.customers.models import Customer
+from guanxi.customers.models import Customer, CustomerNameKey
+from guanxi.customers.name_match import deletion_keys
 from guanxi.dataio.importers.customers import CustomerImporter
 
 from ..conftest import make_user
@@ -70,6 +71,15 @@ def _check(batch, rep, admin):
             "南山区",
         )
         assert customer.address == "科技园" and customer.industry == "F"
+    # The helper computes the similar-name keys ahead; they are the keys of the stored core.
+    stored: dict[int, set[str]] = {}
+    for customer_id, key in CustomerNameKey.objects.filter(
+        customer_id__in=[c.pk for c in customers.values()]
+    ).values_list("customer_id", "key"):
+        stored.setdefault(customer_id, set()).add(key)
+    for customer in customers.values():
+        assert stored.get(customer.pk, set()) == set(deletion_keys(customer.name_core))
+    assert stored, "the file's names are long enough to be keyed"
 
 
 @pytest.mark.parametrize("helper", [True, False])

@@ -26,8 +26,8 @@ from guanxi.customers import search
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.codes import reserve_customer_codes
 from guanxi.customers.contacts import bulk_primary_contacts
-from guanxi.customers.name_keys import sync_name_keys
-from guanxi.customers.name_match import name_core
+from guanxi.customers.name_keys import insert_name_keys
+from guanxi.customers.name_match import deletion_keys, name_core
 from guanxi.customers.quality_score import completeness
 
 COLUMNS = (
@@ -164,11 +164,17 @@ def after_insert(
     import_batch_id: int | None = None,
 ) -> dict[str, int]:
     """What follows an ``insert_rows`` of these codes: name keys and primary contacts.
-    Returns code -> id."""
+    A row's ``name_keys``, when given, are its name core's ``deletion_keys`` computed ahead
+    (an import's helper process does). Returns code -> id."""
     from guanxi.customers.models import Customer
 
     created = list(Customer.objects.filter(code__in=codes).values_list("pk", "code", "name_core"))
-    sync_name_keys([(pk, core) for pk, _code, core in created], fresh=True)
+    ahead = {code: row.get("name_keys") for row, code in zip(rows, codes, strict=True)}
+    insert_name_keys(
+        (pk, key)
+        for pk, code, core in created
+        for key in (ahead[code] if ahead.get(code) is not None else deletion_keys(core))
+    )
     by_code = {code: pk for pk, code, _core in created}
     if import_batch_id is not None and by_code:
         search.index_imported(import_batch_id, min(by_code.values()), max(by_code.values()))

@@ -15,7 +15,12 @@ def sync_name_keys(pairs: Iterable[tuple[int, str]], *, fresh: bool = False) -> 
     pairs = list(pairs)
     if not fresh:
         CustomerNameKey.objects.filter(customer_id__in=[pk for pk, _ in pairs]).delete()
-    rows = [(pk, key) for pk, core in pairs for key in deletion_keys(core)]
+    insert_name_keys((pk, key) for pk, core in pairs for key in deletion_keys(core))
+
+
+def insert_name_keys(rows: Iterable[tuple[int, str]]) -> None:
+    """Insert (customer id, key) rows of customers that have none yet."""
+    rows = list(rows)
     if not rows:
         return
     # Not bulk_create: an import writes ~6 keys a customer, and model instances cost more

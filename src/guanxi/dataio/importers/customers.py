@@ -27,6 +27,7 @@ from guanxi.customers import approvals, bulk, services
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.contacts import derive_contact_columns, primary_contact_values
 from guanxi.customers.models import Customer, CustomerTag, Tag
+from guanxi.customers.name_match import deletion_keys
 from guanxi.customers.validation import DICTIONARY_FIELDS, EDITABLE_FIELDS, clean_customer_input
 from guanxi.dataio.importers.base import FieldSpec, Importer, Match, Row, error_messages
 from guanxi.reports import tally_admin
@@ -269,7 +270,8 @@ class CustomerImporter(Importer):
             if cleaned.get("contact_name")
             else None
         )
-        row.prepared = (bulk.derive_columns(cleaned, self.custom), contact)
+        derived = bulk.derive_columns(cleaned, self.custom)
+        row.prepared = (derived, contact, deletion_keys(derived["name_core"]))
 
     # --- match ---------------------------------------------------------------------------
     def match(self, rows: Sequence[Row]) -> dict[tuple[str, str], list[Match]]:
@@ -355,6 +357,7 @@ class CustomerImporter(Importer):
                     **r.cleaned,
                     "title": r.cleaned.get("contact_title", ""),
                     "contact_derived": r.prepared[1] if r.prepared else None,
+                    "name_keys": r.prepared[2] if r.prepared else None,
                 }
                 for r in rows
             ],
