@@ -151,7 +151,7 @@ def time_phases() -> None:
                 "prepare_row",
                 "insert_rows",
                 "after_insert",
-                "sync_name_keys",
+                "insert_name_keys",
                 "bulk_primary_contacts",
             ),
         ),

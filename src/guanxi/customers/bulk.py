@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from guanxi.audit.services import RequestMeta, audit_record
 from guanxi.core import custom_fields, search_keys
-from guanxi.core.bulk_sql import adapted_datetime, insert_many
+from guanxi.core.bulk_sql import adapted_datetime, insert_many, select_in
 from guanxi.core.crypto import blind_index, encrypt
 from guanxi.core.models import CustomField
 from guanxi.core.validators import name_key
@@ -168,7 +168,10 @@ def after_insert(
     (an import's helper process does). Returns code -> id."""
     from guanxi.customers.models import Customer
 
-    created = list(Customer.objects.filter(code__in=codes).values_list("pk", "code", "name_core"))
+    created = select_in(
+        f"SELECT id, code, name_core FROM {Customer._meta.db_table} WHERE code IN ({{values}})",
+        codes,
+    )
     ahead = {code: row.get("name_keys") for row, code in zip(rows, codes, strict=True)}
     insert_name_keys(
         (pk, key)
