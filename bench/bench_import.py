@@ -251,35 +251,45 @@ def memory_run(db_url: str, rows: int) -> None:
         env=env,
         stderr=subprocess.PIPE,
     )
-    peak_pss = 0
+    peak_pss = peak_anon = peak_file = 0
     while proc.poll() is None:
-        peak_pss = max(peak_pss, _tree_pss_kib(proc.pid))
+        pss = _tree_pss_kib(proc.pid)
+        if pss["Pss"] > peak_pss:
+            peak_pss, peak_file = pss["Pss"], pss["Pss_File"]
+        peak_anon = max(peak_anon, pss["Pss_Anon"])
         time.sleep(0.2)
     if proc.returncode:
         raise SystemExit(proc.stderr.read().decode()[-2000:])
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
         f"  {rows:,}-row CSV import: {time.perf_counter() - started:.1f} s, peak RSS of one "
-        f"process {peak:.0f} MB, peak PSS of the import and its helper {peak_pss / 1024:.0f} MB"
+        f"process {peak:.0f} MB, peak PSS of the import and its helper {peak_pss / 1024:.0f} MB "
+        f"(of it file pages, SQLite's memory-mapped database among them: "
+        f"{peak_file / 1024:.0f} MB); peak anonymous PSS (heaps) {peak_anon / 1024:.0f} MB"
     )
 
 
-def _tree_pss_kib(pid: int) -> int:
-    """Proportional set size of ``pid`` and its children (the import and its cleaning
-    helper, which share pages copy-on-write), from /proc; 0 where /proc is missing."""
-    total = 0
+PSS_KINDS = ("Pss", "Pss_Anon", "Pss_File")
+
+
+def _tree_pss_kib(pid: int) -> dict[str, int]:
+    """Proportional set size (KiB) of ``pid`` and its children (the import and its cleaning
+    helper, which share pages copy-on-write), in all and split into anonymous memory and
+    file pages, from /proc; zeros where /proc is missing."""
+    total = dict.fromkeys(PSS_KINDS, 0)
     pids = [pid]
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
             pids += [int(p) for p in f.read().split()]
     except OSError:
-        return 0
+        return total
     for each in pids:
         try:
             with open(f"/proc/{each}/smaps_rollup") as f:
                 for line in f:
-                    if line.startswith("Pss:"):
-                        total += int(line.split()[1])
+                    name, _, rest = line.partition(":")
+                    if name in total:
+                        total[name] += int(rest.split()[0])
         except OSError:
             continue
     return total

@@ -46,6 +46,38 @@ def test_rows_beyond_one_statement(kind: DictionaryType, monkeypatch) -> None:
     assert stored(kind) == rows
 
 
+def test_rows_beyond_the_row_cap_reuse_few_statements(kind: DictionaryType, monkeypatch):
+    """Statements are capped and the rest goes in powers of two, so chunks of any length
+    prepare the same few statements (the connection caches its last 128)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(bulk_sql, "MAX_ROWS_PER_STATEMENT", 8)
+    rows = rows_for(kind, 61)
+    with CaptureQueriesContext(connection) as ctx:
+        bulk_sql.insert_many(DictionaryItem._meta.db_table, COLUMNS, rows)
+    assert stored(kind) == rows
+    if connection.vendor == "sqlite":  # PostgreSQL copies
+        sizes = [q["sql"].count("), (") + 1 for q in ctx.captured_queries]
+        assert sizes == [8, 8, 8, 8, 8, 8, 8, 4, 1]
+
+
+@pytest.mark.parametrize(
+    ("count", "bound", "sizes"),
+    [
+        (0, 885, []),
+        (7, 885, [4, 2, 1]),
+        (2000, 885, [885, 885, 128, 64, 32, 4, 2]),
+        (3000, 16383, [1024, 1024, 512, 256, 128, 32, 16, 8]),
+        (250, 100, [100, 100, 32, 16, 2]),
+        (3, 1, [1, 1, 1]),
+    ],
+)
+def test_statement_sizes(count: int, bound: int, sizes: list[int]) -> None:
+    assert bulk_sql.statement_sizes(count, bound) == sizes
+    assert sum(sizes) == count
+
+
 def test_nothing_to_insert(kind: DictionaryType) -> None:
     bulk_sql.insert_many(DictionaryItem._meta.db_table, COLUMNS, [])
     assert stored(kind) == []
