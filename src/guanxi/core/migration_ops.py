@@ -23,6 +23,13 @@ def grant_to_roles(apps: Any, app_label: str, grants: Mapping[str, tuple[str, ..
             role.permissions.add(*perms)
 
 
+def table_columns(connection: Any, table: str) -> set[str]:
+    """The column names ``table`` has now: install steps that run from early migrations
+    (triggers naming a column) ask before the column exists."""
+    with connection.cursor() as cur:
+        return {c.name for c in connection.introspection.get_table_description(cur, table)}
+
+
 def reinstall_customer_search(apps: Any, schema_editor: Any) -> None:
     """SQLite rebuilds a table to add a column with a default, which drops the customer
     full-text triggers; put them back (idempotent; on PostgreSQL the GIN index survives)."""

@@ -173,11 +173,12 @@ def after_insert(
         codes,
     )
     ahead = {code: row.get("name_keys") for row, code in zip(rows, codes, strict=True)}
-    insert_name_keys(
-        (pk, key)
-        for pk, code, core in created
-        for key in (ahead[code] if ahead.get(code) is not None else deletion_keys(core))
-    )
+
+    def keys_of(code: str, core: str) -> list[str]:
+        keys = ahead.get(code)
+        return deletion_keys(core) if keys is None else keys
+
+    insert_name_keys((pk, key) for pk, code, core in created for key in keys_of(code, core))
     by_code = {code: pk for pk, code, _core in created}
     if import_batch_id is not None and by_code:
         search.index_imported(import_batch_id, min(by_code.values()), max(by_code.values()))

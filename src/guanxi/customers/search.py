@@ -22,6 +22,8 @@ from django.db.models.expressions import OrderBy, RawSQL
 from django.db.models.functions import StrIndex
 from django.db.models.lookups import GreaterThan
 
+from guanxi.core.migration_ops import table_columns
+
 FTS_TABLE = "customers_customer_fts"
 
 # Rows written by an import are indexed by ``index_imported`` in one statement per chunk:
@@ -78,11 +80,7 @@ POSTGRES_TEARDOWN = ["DROP INDEX IF EXISTS customers_customer_tokens_gin"]
 def install(schema_editor: object = None) -> None:
     """Create the vendor-specific index (called by a migration and by the benchmark)."""
     if connection.vendor == "sqlite":
-        with connection.cursor() as cur:
-            columns = {
-                c.name
-                for c in connection.introspection.get_table_description(cur, "customers_customer")
-            }
+        columns = table_columns(connection, "customers_customer")
         trigger = INSERT_TRIGGER if "import_batch_id" in columns else LEGACY_INSERT_TRIGGER
         statements = [SQLITE_SETUP[0], trigger, *SQLITE_SETUP[1:]]
     else:
@@ -188,9 +186,11 @@ def token_filter(groups: list[list[str]]) -> Q:
     for group in groups:
         # Column references go through the compiler, so the filter also holds when the list
         # is a subquery (``pk__in=list.values("pk")``), where the table has an alias.
-        prechecks = [
-            GreaterThan(StrIndex("search_tokens", Value(token)), 0) for token in group if precheck
-        ]
+        prechecks = (
+            [GreaterThan(StrIndex("search_tokens", Value(token)), 0) for token in group]
+            if precheck
+            else []
+        )
         contains = Q()
         for tokens in _probes([group], scope):
             contains |= Q(_TokensContain(tokens, walk=walk is not None))

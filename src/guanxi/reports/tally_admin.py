@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from guanxi.core.migration_ops import table_columns
 from guanxi.reports import tally_pg, tally_sql
 
 logger = logging.getLogger("guanxi.reports")
@@ -48,8 +49,7 @@ def install(*_args: Any) -> None:
             return
         for sql in DUE_INDEXES:
             cur.execute(sql)
-        cur.execute(f"SELECT name FROM pragma_table_info('{tally_sql.CUSTOMERS}')")
-        has_batch = "import_batch_id" in {row[0] for row in cur.fetchall()}
+        has_batch = "import_batch_id" in table_columns(connection, tally_sql.CUSTOMERS)
         for name, sql in tally_sql.sqlite_triggers(import_exception=has_batch).items():
             cur.execute(f"DROP TRIGGER IF EXISTS {name}")
             cur.execute(sql)

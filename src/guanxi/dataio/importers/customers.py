@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
@@ -181,6 +181,16 @@ def parse_moment(value: str) -> datetime:
     return moment
 
 
+class PreparedCustomer(NamedTuple):
+    """What ``CustomerImporter.prepare`` computes from a clean row alone, ahead of the write
+    (in the helper process when there is one): the customer's derived columns, its primary
+    contact's (None without a contact name) and its similar-name keys."""
+
+    columns: dict[str, Any]
+    contact: dict[str, Any] | None
+    name_keys: list[str]
+
+
 class CustomerImporter(Importer):
     object_type = "customer"
     label = _("客户")
@@ -270,8 +280,8 @@ class CustomerImporter(Importer):
             if cleaned.get("contact_name")
             else None
         )
-        derived = bulk.derive_columns(cleaned, self.custom)
-        row.prepared = (derived, contact, deletion_keys(derived["name_core"]))
+        columns = bulk.derive_columns(cleaned, self.custom)
+        row.prepared = PreparedCustomer(columns, contact, deletion_keys(columns["name_core"]))
 
     # --- match ---------------------------------------------------------------------------
     def match(self, rows: Sequence[Row]) -> dict[tuple[str, str], list[Match]]:
@@ -347,7 +357,7 @@ class CustomerImporter(Importer):
                     review_status=review,
                     custom_field_definitions=self.custom,
                     import_batch_id=self.batch.pk,
-                    derived=row.prepared[0] if row.prepared else None,
+                    derived=row.prepared.columns if row.prepared else None,
                 )
             )
         bulk.insert_rows(tuples)
@@ -356,8 +366,8 @@ class CustomerImporter(Importer):
                 {
                     **r.cleaned,
                     "title": r.cleaned.get("contact_title", ""),
-                    "contact_derived": r.prepared[1] if r.prepared else None,
-                    "name_keys": r.prepared[2] if r.prepared else None,
+                    "contact_derived": r.prepared.contact if r.prepared else None,
+                    "name_keys": r.prepared.name_keys if r.prepared else None,
                 }
                 for r in rows
             ],
