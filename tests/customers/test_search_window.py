@@ -74,6 +74,36 @@ def test_index_read_sorts_matches_instead_of_walking_the_key(mixed_customers, mo
     assert any('ORDER BY ("customers_customer"."id" + 0) DESC' in s for s in sql), sql
 
 
+@pytest.mark.parametrize("who", ["rep_a", "manager"])
+def test_scoped_index_read_lets_the_scope_tokens_narrow(mixed_customers, monkeypatch, who):
+    """A scoped user's index read asks the GIN index for the scope's tokens and leaves the
+    scope's own filter (which would add the owner index's bitmap) out of the ids query; the
+    rows are still read through the scoped queryset, and every page equals the plain one."""
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the GIN index read is PostgreSQL's")
+    user = mixed_customers[who]
+    monkeypatch.setattr(search, "WINDOW_SIZES", {})
+    expected = _all_pages(user, "科技", 3)
+    monkeypatch.setattr(search, "WINDOW_SIZES", {"postgresql": (1,)})
+    with CaptureQueriesContext(connection) as ctx:
+        assert _all_pages(user, "科技", 3) == expected
+    mine = {c.pk for c in mixed_customers["rep_a"].owned_customers.all()}
+    if who == "rep_a":
+        assert {pk for page in expected for pk in page} == mine
+    sql = [q["sql"] for q in ctx.captured_queries if '"id" + 0) DESC' in q["sql"]]
+    assert sql, "the pages should come from index reads"
+    owner_filter = re.compile(r'"customers_customer"\."owner_id" = \d')
+    assert not any(owner_filter.search(s) for s in sql), sql
+    assert all(f"@o{user.pk}" in s for s in sql), sql
+    rows = [q["sql"] for q in ctx.captured_queries if '"customers_customer"."id" IN (' in q["sql"]]
+    assert rows and all(owner_filter.search(s) for s in rows), rows
+
+
 @pytest.mark.parametrize(
     ("found", "scoped", "expected"),
     [

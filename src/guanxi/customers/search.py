@@ -211,6 +211,15 @@ def newest_first() -> str | OrderBy:
     return "-pk"
 
 
+def index_narrows_to_scope() -> bool:
+    """Whether the page's ids are being read through the GIN index with the searching user's
+    scope tokens (an index read inside ``scope_search``). Its matches are then exactly the
+    scope's rows, so the scope's own filter can be left out of that read: kept, it tempts the
+    planner into ANDing the owner index's bitmap (50,000 entries for a sales rep), which at
+    1,000,000 rows took 22 ms where the GIN index alone took 11 (1,300-1,850 matches)."""
+    return connection.vendor == "postgresql" and _index_only.get() and bool(_scope_tokens.get())
+
+
 def _probes(groups: list[list[str]], scope: tuple[str, ...]) -> list[list[str]]:
     """The token sets to ask the index for: each group, with each scope token when scoped."""
     return [[*group, token] for group in groups for token in scope] if scope else groups

@@ -62,14 +62,19 @@ def customer_list(
     before_id, backwards = cursor_position(cursor, ordering)
     limit = page_limit(limit)  # as paginate bounds it: the window's page is the same page
 
-    def filtered() -> QuerySet:
+    def filtered(*, scoped: bool = True) -> QuerySet:
         # Built on each call: a search window applies while the filters are built.
-        filterset = customer_filter(user, params)
-        qs = filterset.qs if filterset.is_valid() else customer_queryset(user).none()
+        base = customer_queryset(user) if scoped else Customer.objects.alive()
+        filterset = CustomerFilter(params, queryset=base)
+        qs = filterset.qs if filterset.is_valid() else base.none()
         return qs if related else qs.prefetch_related(None)
 
     def page_ids() -> list[int]:
-        qs = filtered() if before_id is None else filtered().filter(pk__lt=before_id)
+        # An index read with the scope's tokens finds only rows in scope by itself; the rows
+        # of the page are then read through the scoped queryset whatever these ids are.
+        qs = filtered(scoped=not search.index_narrows_to_scope())
+        if before_id is not None:
+            qs = qs.filter(pk__lt=before_id)
         return list(qs.order_by(search.newest_first()).values_list("pk", flat=True)[: limit + 1])
 
     # Only a text search uses the scope's index tokens; a plain list needs no lookup.
