@@ -25,6 +25,7 @@ from guanxi.accounts.service_support import check_perm, diff, lock_row
 from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
 from guanxi.core.errors import DeleteRefused, PermissionDenied
 from guanxi.core.field_errors import FieldErrors
+from guanxi.core.ids import parse_id
 from guanxi.core.scopes import SCOPE_CHOICES, SCOPED_OBJECT_TYPES
 from guanxi.core.validators import fold_text
 
@@ -109,8 +110,8 @@ def resolve_permissions(values: Iterable[Any]) -> list[Permission]:
     for value in values:
         if isinstance(value, Permission):
             ids.add(value.pk)
-        elif isinstance(value, int) or str(value).isdigit():
-            ids.add(int(value))
+        elif (wanted := parse_id(value if isinstance(value, int) else str(value))) is not None:
+            ids.add(wanted)
         elif "." in str(value):
             app_label, codename = str(value).split(".", 1)
             names.add((app_label, codename))

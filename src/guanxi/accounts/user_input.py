@@ -16,6 +16,7 @@ from guanxi.accounts.models import Department, Role, User
 from guanxi.core import validators
 from guanxi.core.errors import DuplicateRecord
 from guanxi.core.field_errors import FieldErrors
+from guanxi.core.ids import parse_id
 
 MSG_REQUIRED = _("此项为必填项")
 MSG_TOO_LONG = _("不能超过%(max)s个字符")
@@ -77,9 +78,10 @@ def resolve_department(value: Any) -> Department:
     """A department from its id, its name, or its path of names ("总公司/销售部")."""
     if isinstance(value, Department):
         return value
-    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+    wanted = parse_id(value.strip() if isinstance(value, str) else value)
+    if wanted is not None:
         try:
-            return Department.objects.get(pk=int(value))
+            return Department.objects.get(pk=wanted)
         except (Department.DoesNotExist, OverflowError) as exc:
             raise ValidationError(MSG_DEPARTMENT_MISSING) from exc
     text = _text(value)

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from guanxi.audit.page_guard import require_page_perm
 from guanxi.audit.services import RequestMeta
 from guanxi.core.errors import DomainError, NotFound, PermissionDenied, error_text
+from guanxi.core.ids import parse_id
 from guanxi.customers import churn, churn_selectors
 from guanxi.customers.models import ChurnProposal
 
@@ -47,18 +48,16 @@ def _get(request: HttpRequest, pk: int) -> ChurnProposal:
 @require_GET
 def churn_list(request: HttpRequest) -> HttpResponse:
     """Pending proposals the user may act on, the longest-idle customers first."""
-    customer = request.GET.get("customer", "")
+    customer_id = parse_id(request.GET.get("customer", ""))
     try:
-        proposals = churn_selectors.churn_pending(
-            user=request.user, customer_id=int(customer) if customer.isdigit() else None
-        )
+        proposals = churn_selectors.churn_pending(user=request.user, customer_id=customer_id)
     except PermissionDenied as exc:
         raise HttpForbidden() from exc
     page = Paginator(proposals, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "rule_days": churn.churn_after_days(),
-        "filtered": customer.isdigit(),
+        "filtered": customer_id is not None,
     }
     return render(request, "customers/churn_list.html", context)
 

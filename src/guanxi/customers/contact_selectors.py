@@ -12,6 +12,7 @@ from django.db.models.functions import Concat
 from guanxi.core import search_keys
 from guanxi.core.crypto import blind_index
 from guanxi.core.errors import NotFound
+from guanxi.core.ids import parse_id
 from guanxi.core.pagination import Page, paginate
 from guanxi.core.validators import fold_text
 from guanxi.customers import search, selectors
@@ -73,10 +74,10 @@ def contact_filter(user: Any, params: Mapping[str, Any]) -> QuerySet:
     qs = contact_queryset(user)
     customer_id = params.get("customer_id")
     if customer_id not in (None, ""):
-        text = str(customer_id)
-        if not text.isdigit() or len(text) > 18:
+        wanted = parse_id(str(customer_id))
+        if wanted is None:
             return qs.none()
-        qs = qs.filter(customer_id=int(text))
+        qs = qs.filter(customer_id=wanted)
     return apply_contact_search(qs, params.get("q") or "")
 
 
@@ -97,11 +98,11 @@ def customer_contacts(*, user: Any, customer: Customer) -> list[Contact]:
 
 def contact_get(*, user: Any, pk: Any, action: str = "view") -> Contact:
     """One live contact in scope, or NotFound (never a different error for out-of-scope)."""
-    text = str(pk)
-    if not text.isdigit() or len(text) > 18:
+    wanted = parse_id(str(pk))
+    if wanted is None:
         raise NotFound()
     try:
-        return contact_queryset(user, action).get(pk=int(text))
+        return contact_queryset(user, action).get(pk=wanted)
     except Contact.DoesNotExist as exc:
         raise NotFound() from exc
 

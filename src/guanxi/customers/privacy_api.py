@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from guanxi.audit.services import RequestMeta, require_perm_audited
 from guanxi.core.api_schema import COMMON_ERRORS, ERROR_SCHEMA
 from guanxi.core.errors import PermissionDenied
+from guanxi.core.ids import parse_id
 from guanxi.customers import privacy, selectors, subject_export
 from guanxi.customers.api import CustomerSerializer
 from guanxi.customers.models import (
@@ -124,8 +125,8 @@ class CommentSerializer(serializers.Serializer):
 def _int_pk(pk: str) -> int:
     """A path id as a number; anything else (letters, other scripts' digits, too large)
     becomes 0, which matches nothing: a 404 like any missing record."""
-    text = str(pk)
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else 0
+    wanted = parse_id(str(pk))
+    return 0 if wanted is None else wanted
 
 
 def _meta(request: Request) -> RequestMeta:

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from guanxi.audit.page_guard import require_page_perm
 from guanxi.audit.services import RequestMeta
 from guanxi.core.errors import DomainError, NotFound, PermissionDenied, error_text
+from guanxi.core.ids import parse_id
 from guanxi.customers import privacy, selectors, subject_export
 from guanxi.customers.models import Consent, ConsentBasis, Customer, RetentionList
 
@@ -241,7 +242,7 @@ def retention_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 )
                 messages.success(request, MSG_REJECTED)
             else:
-                keep = [int(v) for v in request.POST.getlist("keep") if v.isdigit()]
+                keep = [k for k in map(parse_id, request.POST.getlist("keep")) if k is not None]
                 done = privacy.retention_approve(
                     actor=request.user,
                     retention_list=purge_list,

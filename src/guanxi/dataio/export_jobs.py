@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.services import RequestMeta, audit_record, audited_refusals
 from guanxi.core.errors import DomainError, NotFound
+from guanxi.core.ids import parse_id
 from guanxi.dataio.export_service import check_size, prepare, write_audited
 from guanxi.dataio.exporters import EXPORTERS, exporter_get
 from guanxi.dataio.models import ExportJob, ExportStatus
@@ -191,10 +192,10 @@ def export_job_file(*, actor: Any, pk: Any, meta: RequestMeta | None = None) -> 
     """The finished file of one of the actor's jobs (its path and download name), audited;
     NotFound for another person's job, an unfinished one, an expired file, or when the
     actor no longer holds the right to export that list."""
-    text = str(pk)
+    wanted = parse_id(str(pk))
     job = None
-    if text.isdigit() and len(text) <= 18:
-        job = ExportJob.objects.filter(pk=int(text), created_by=actor).first()
+    if wanted is not None:
+        job = ExportJob.objects.filter(pk=wanted, created_by=actor).first()
     if job is None or job.status != ExportStatus.DONE or not job.stored_path:
         raise NotFound()
     exporter = EXPORTERS.get(job.object_type)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from guanxi.audit.page_guard import require_page_perm
 from guanxi.audit.services import RequestMeta
 from guanxi.core.errors import NotFound
+from guanxi.core.ids import parse_id
 from guanxi.workflow import flow_selectors
 from guanxi.workflow.conditions import OPERATORS
 from guanxi.workflow.flow_services import EDIT_PERM, flow_update
@@ -27,7 +28,7 @@ _STEP_KEY = re.compile(r"^step-(\d+)-name$")
 
 
 def _ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.isdigit()]
+    return [pk for pk in map(parse_id, values) if pk is not None]
 
 
 def steps_from_post(data: Any) -> list[dict[str, Any]]:
