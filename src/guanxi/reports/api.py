@@ -20,7 +20,7 @@ from guanxi.core.api_schema import COMMON_ERRORS, ERROR_SCHEMA, filter_parameter
 from guanxi.core.errors import PermissionDenied
 from guanxi.customers.filters import CustomerFilter
 from guanxi.customers.follow_up_selectors import FollowUpFilter
-from guanxi.reports import selectors
+from guanxi.reports import report_params, selectors
 from guanxi.reports.periods import PERIODS
 from guanxi.reports.pivot_api import PivotView
 
@@ -112,14 +112,21 @@ def _date_param(name: str, text: str) -> OpenApiParameter:
     return OpenApiParameter(name, OpenApiTypes.DATE, description=text)
 
 
+def _report_date(value: dt.date) -> None:
+    """Years 1 and 9999 are valid dates, but a range's default start or a day past its end
+    would not be (a 500 that schemathesis found)."""
+    if not report_params.EARLIEST <= value <= report_params.LATEST:
+        raise serializers.ValidationError(report_params.date_range_message())
+
+
 class RangeQuery(serializers.Serializer):
     """A local-date range; defaults end today."""
 
-    to = serializers.DateField(required=False)
+    to = serializers.DateField(required=False, validators=[_report_date])
 
     def __init__(self, *args: Any, days: int = 30, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["from"] = serializers.DateField(required=False)
+        self.fields["from"] = serializers.DateField(required=False, validators=[_report_date])
         self.default_days = days
 
     def range(self) -> tuple[dt.date, dt.date]:

@@ -10,7 +10,12 @@ from typing import Any
 
 from django.utils import timezone
 
-from guanxi.reports.report_errors import MSG_DATE_REQUIRED, ReportParamsError
+from guanxi.reports.report_errors import MSG_DATE_RANGE, MSG_DATE_REQUIRED, ReportParamsError
+
+# The dates a report accepts: any business record's, and far enough from the calendar's ends
+# that a default range reaching back from ``to`` (or a day past either end) is still a date.
+EARLIEST = dt.date(1900, 1, 1)
+LATEST = dt.date(2999, 12, 31)
 
 # Report controls; everything else in the query string is a list filter.
 CONTROL_KEYS = ("from", "to", "period", "by", "format", "cursor", "key")
@@ -42,13 +47,20 @@ def _flat(params: Mapping[str, Any] | None) -> dict[str, str]:
     return out
 
 
+def date_range_message() -> str:
+    return str(MSG_DATE_RANGE % {"first": EARLIEST.isoformat(), "last": LATEST.isoformat()})
+
+
 def _date(raw: dict[str, str], name: str) -> dt.date | None:
     if name not in raw:
         return None
     try:
-        return dt.date.fromisoformat(raw[name])
+        value = dt.date.fromisoformat(raw[name])
     except ValueError as exc:
         raise ReportParamsError({name: [str(MSG_DATE_REQUIRED)]}) from exc
+    if not EARLIEST <= value <= LATEST:
+        raise ReportParamsError({name: [date_range_message()]})
+    return value
 
 
 def parse_params(
