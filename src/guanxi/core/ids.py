@@ -4,6 +4,9 @@ from __future__ import annotations
 
 # Every number of up to 18 digits fits a bigint; longer ones are no id of ours.
 MAX_ID_DIGITS = 18
+# The largest id an integer query parameter accepts (a bound, so a larger one is a 422 and
+# never reaches the database driver, which cannot bind it).
+MAX_ID = 2**62
 
 
 def parse_id(value: object) -> int | None:

@@ -24,6 +24,7 @@ from guanxi.core.api_schema import (
     list_query,
     page_schema,
 )
+from guanxi.core.ids import MAX_ID
 from guanxi.workflow import task_selectors, task_services
 from guanxi.workflow.models import Task, TaskPriority, TaskStatus
 
@@ -98,7 +99,7 @@ class TaskListQuery(ListQuerySerializer):
         default="open",
         help_text="open 未完成 / today 今天到期 / overdue 已逾期 / done 已完成",
     )
-    customer_id = serializers.IntegerField(required=False, min_value=1)
+    customer_id = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
 
 
 def _meta(request: Request) -> RequestMeta:
