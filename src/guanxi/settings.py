@@ -126,7 +126,7 @@ DATABASES = {"default": env.db_url("DATABASE_URL", default=_default_sqlite)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # temp_store=MEMORY: a statement on a table with triggers keeps a statement journal, and
     # past 64 KiB SQLite spills it to a temporary file; every one-row write to the customers
-    # table (27 indexes) did, ~120 µs a row.
+    # table (27 indexes) did, ~60-70 µs a row.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",

@@ -108,7 +108,7 @@ def test_select_in_takes_thousands_of_keys_as_one_parameter(
 def test_sqlite_keeps_statement_journals_in_memory() -> None:
     """A statement on a table with triggers keeps a statement journal; past 64 KiB SQLite
     spills it to a temporary file unless temp_store is MEMORY, which made one-row INSERTs into
-    the customers table (27 indexes, change-log triggers) take ~120 µs a row more."""
+    the customers table (27 indexes, change-log triggers) take ~60-70 µs a row more."""
     from django.db import connection
 
     if connection.vendor != "sqlite":
