@@ -110,7 +110,7 @@ def resolve_permissions(values: Iterable[Any]) -> list[Permission]:
     for value in values:
         if isinstance(value, Permission):
             ids.add(value.pk)
-        elif (wanted := parse_id(value if isinstance(value, int) else str(value))) is not None:
+        elif (wanted := parse_id(value)) is not None:
             ids.add(wanted)
         elif "." in str(value):
             app_label, codename = str(value).split(".", 1)

@@ -16,7 +16,7 @@ def parse_id(value: object) -> int | None:
     characters ("¹", "²") that ``int`` refuses, and such ids turned into server errors."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value if value >= 0 else None
-    text = value if isinstance(value, str) else ""
+    text = value if isinstance(value, str) else str(value)
     if text.isascii() and text.isdigit() and len(text) <= MAX_ID_DIGITS:
         return int(text)
     return None

@@ -74,7 +74,7 @@ def contact_filter(user: Any, params: Mapping[str, Any]) -> QuerySet:
     qs = contact_queryset(user)
     customer_id = params.get("customer_id")
     if customer_id not in (None, ""):
-        wanted = parse_id(str(customer_id))
+        wanted = parse_id(customer_id)
         if wanted is None:
             return qs.none()
         qs = qs.filter(customer_id=wanted)
@@ -98,7 +98,7 @@ def customer_contacts(*, user: Any, customer: Customer) -> list[Contact]:
 
 def contact_get(*, user: Any, pk: Any, action: str = "view") -> Contact:
     """One live contact in scope, or NotFound (never a different error for out-of-scope)."""
-    wanted = parse_id(str(pk))
+    wanted = parse_id(pk)
     if wanted is None:
         raise NotFound()
     try:

@@ -13,13 +13,13 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.core import custom_field_queries
 from guanxi.core.custom_fields import definitions
+from guanxi.core.ids import MAX_ID
 from guanxi.customers.choices import CustomerStatus, CustomerType, ReviewStatus
 from guanxi.customers.models import Customer
 from guanxi.customers.search import apply_customer_search
 
 ORDERING_FIELDS = ("id", "created_at", "updated_at", "code", "name")
 DEFAULT_ORDERING = "-id"
-MAX_ID = 2**62
 # A value that means "left empty" for the text filters (reports link their 未填写 bucket here).
 BLANK = "__blank__"
 FOLLOW_UP_DUE_TODAY = "today"

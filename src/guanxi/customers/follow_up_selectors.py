@@ -17,13 +17,13 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.dictionaries import dictionary_labels
 from guanxi.core.errors import NotFound
+from guanxi.core.ids import MAX_ID
 from guanxi.core.pagination import Page, paginate
 from guanxi.customers.choices import CustomerStatus
 from guanxi.customers.filters import BLANK, BlankOrIdFilter
 from guanxi.customers.follow_ups import METHOD_DICT, RESULT_DICT
 from guanxi.customers.models import Contact, Customer, FollowUp
 
-MAX_ID = 2**62
 LIST_ORDERING = "-followed_at"
 DUE_ORDERING = "next_follow_up_at"
 

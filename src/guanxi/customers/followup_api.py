@@ -24,11 +24,11 @@ from guanxi.core.api_schema import (
     page_schema,
 )
 from guanxi.core.errors import StaleVersion
+from guanxi.core.ids import MAX_ID
 from guanxi.customers import follow_up_selectors, follow_ups, selectors, timeline
 from guanxi.customers.models import FollowUp
 
 _dt = serializers.DateTimeField()
-MAX_ID = 2**62
 
 
 def _time(value: Any) -> str | None:

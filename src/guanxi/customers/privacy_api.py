@@ -125,7 +125,7 @@ class CommentSerializer(serializers.Serializer):
 def _int_pk(pk: str) -> int:
     """A path id as a number; anything else (letters, other scripts' digits, too large)
     becomes 0, which matches nothing: a 404 like any missing record."""
-    wanted = parse_id(str(pk))
+    wanted = parse_id(pk)
     return 0 if wanted is None else wanted
 
 

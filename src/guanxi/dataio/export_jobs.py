@@ -192,7 +192,7 @@ def export_job_file(*, actor: Any, pk: Any, meta: RequestMeta | None = None) -> 
     """The finished file of one of the actor's jobs (its path and download name), audited;
     NotFound for another person's job, an unfinished one, an expired file, or when the
     actor no longer holds the right to export that list."""
-    wanted = parse_id(str(pk))
+    wanted = parse_id(pk)
     job = None
     if wanted is not None:
         job = ExportJob.objects.filter(pk=wanted, created_by=actor).first()

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.urls import URLPattern, path
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -112,28 +111,12 @@ def _date_param(name: str, text: str) -> OpenApiParameter:
     return OpenApiParameter(name, OpenApiTypes.DATE, description=text)
 
 
-def _report_date(value: dt.date) -> None:
-    """Years 1 and 9999 are valid dates, but a range's default start or a day past its end
-    would not be (a 500 that schemathesis found)."""
-    if not report_params.EARLIEST <= value <= report_params.LATEST:
-        raise serializers.ValidationError(report_params.date_range_message())
-
-
-class RangeQuery(serializers.Serializer):
-    """A local-date range; defaults end today."""
-
-    to = serializers.DateField(required=False, validators=[_report_date])
-
-    def __init__(self, *args: Any, days: int = 30, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["from"] = serializers.DateField(required=False, validators=[_report_date])
-        self.default_days = days
-
-    def range(self) -> tuple[dt.date, dt.date]:
-        self.is_valid(raise_exception=True)
-        date_to = self.validated_data.get("to") or timezone.localdate()
-        default_from = date_to - dt.timedelta(days=self.default_days - 1)
-        return self.validated_data.get("from") or default_from, date_to
+def _range(request: Request, days: int = 30) -> tuple[dt.date, dt.date]:
+    """The local-date range of ``from``/``to``, parsed, bounded and defaulted as the report
+    pages do (report_params); a bad date is a ReportParamsError, which ``_answer`` makes a
+    422 naming the field."""
+    params = report_params.parse_params(request.query_params, default_days=days)
+    return params.date_from, params.date_to
 
 
 def _filters(request: Request) -> dict[str, Any]:
@@ -190,7 +173,7 @@ class GrowthView(APIView):
         period = request.query_params.get("period", "month")
 
         def build() -> dict[str, Any]:
-            date_from, date_to = RangeQuery(data=request.query_params, days=365).range()
+            date_from, date_to = _range(request, days=365)
             return selectors.customer_growth(
                 user=request.user,
                 period=period,
@@ -219,7 +202,7 @@ class ActivityView(APIView):
         by = request.query_params.get("by", "")
 
         def build() -> dict[str, Any]:
-            date_from, date_to = RangeQuery(data=request.query_params).range()
+            date_from, date_to = _range(request)
             return selectors.follow_up_activity(
                 user=request.user,
                 by=by,
@@ -245,7 +228,7 @@ class TransitionsView(APIView):
     )
     def get(self, request: Request) -> Response:
         def build() -> dict[str, Any]:
-            date_from, date_to = RangeQuery(data=request.query_params).range()
+            date_from, date_to = _range(request)
             return selectors.status_transitions(
                 user=request.user, date_from=date_from, date_to=date_to, params=_filters(request)
             )

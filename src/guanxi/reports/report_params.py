@@ -47,7 +47,7 @@ def _flat(params: Mapping[str, Any] | None) -> dict[str, str]:
     return out
 
 
-def date_range_message() -> str:
+def _date_range_message() -> str:
     return str(MSG_DATE_RANGE % {"first": EARLIEST.isoformat(), "last": LATEST.isoformat()})
 
 
@@ -59,7 +59,7 @@ def _date(raw: dict[str, str], name: str) -> dt.date | None:
     except ValueError as exc:
         raise ReportParamsError({name: [str(MSG_DATE_REQUIRED)]}) from exc
     if not EARLIEST <= value <= LATEST:
-        raise ReportParamsError({name: [date_range_message()]})
+        raise ReportParamsError({name: [_date_range_message()]})
     return value
 
 
